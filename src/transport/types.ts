@@ -1,0 +1,33 @@
+/** How tsrun reaches a host: one Transport per host for the whole run. */
+
+export interface ExecOptions {
+  /** Bytes written to the command's standard input, then closed. */
+  stdin?: string | Buffer;
+  /** Run as this user through sudo (become). */
+  becomeUser?: string;
+  /** Extra environment for this command (task `environment:`). */
+  env?: Record<string, string>;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** Exit status of the command; 255 is never produced by the transport itself. */
+  code: number;
+}
+
+export interface Transport {
+  /** Run a POSIX `sh` script on the host. One round trip. */
+  exec(script: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Round trips made so far (for `-vvv` and the benchmarks). */
+  readonly roundTrips: number;
+  close(): Promise<void>;
+}
+
+/** The host cannot be reached (connect, auth, host key): the host is "unreachable". */
+export class UnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnreachableError';
+  }
+}
