@@ -1,0 +1,93 @@
+/** `blockinfile`: a marked block of lines in a text file, inserted, replaced or removed. */
+import { z } from 'zod';
+import type { Module, ModuleResult } from './types.js';
+import { attributesMessage, pythonRegex, readForEdit } from './lineinfile.js';
+import { convergeFile, failed, flag, modeArg, reportFailures } from './remote-file.js';
+
+export const blockinfileArgs = z
+  .object({
+    path: z.string().min(1).optional(),
+    dest: z.string().min(1).optional(),
+    name: z.string().min(1).optional(),
+    block: z.string().default(''),
+    marker: z.string().default('# {mark} ANSIBLE MANAGED BLOCK'),
+    marker_begin: z.string().default('BEGIN'),
+    marker_end: z.string().default('END'),
+    insertafter: z.string().min(1).optional(),
+    insertbefore: z.string().min(1).optional(),
+    state: z.enum(['present', 'absent']).default('present'),
+    create: flag.default(false),
+    backup: flag.default(false),
+    mode: modeArg.optional(),
+    owner: z.string().min(1).optional(),
+    group: z.string().min(1).optional(),
+  })
+  .refine((args) => args.path ?? args.dest ?? args.name, { message: 'path is required (also accepted as dest or name)' })
+  .refine((args) => !(args.insertafter && args.insertbefore), { message: 'insertafter and insertbefore are mutually exclusive' });
+export type BlockinfileArgs = z.infer<typeof blockinfileArgs>;
+
+/** Ansible's blockinfile algorithm: remove the old block (between markers), insert the new one. */
+export function editBlock(original: string, args: BlockinfileArgs): string {
+  const begin = args.marker.replace('{mark}', args.marker_begin);
+  const end = args.marker.replace('{mark}', args.marker_end);
+  const block = args.block.replace(/\n$/, '');
+  const blockLines = args.state === 'present' && args.block !== '' ? [begin, ...block.split('\n'), end].map((l) => `${l}\n`) : [];
+  const lines = original.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+  const strip = (line: string) => line.replace(/[\r\n]+$/, '');
+  let n0 = -1;
+  let n1 = -1;
+  lines.forEach((line, i) => {
+    if (strip(line) === begin) n0 = i;
+    if (strip(line) === end) n1 = i;
+  });
+  let at: number;
+  if (n0 === -1 || n1 === -1) {
+    at = lines.length;
+    const anchor = args.insertbefore ?? args.insertafter;
+    if (anchor === 'BOF') at = 0;
+    else if (anchor && anchor !== 'EOF') {
+      const re = pythonRegex(anchor, args.insertbefore ? 'insertbefore' : 'insertafter');
+      let last = -1;
+      lines.forEach((line, i) => {
+        if (re.test(strip(line))) last = i;
+      });
+      if (last !== -1) at = args.insertbefore ? last : last + 1;
+    }
+  } else {
+    at = Math.min(n0, n1);
+    lines.splice(at, Math.abs(n1 - n0) + 1);
+  }
+  if (at > 0 && blockLines.length > 0 && !lines[at - 1]!.endsWith('\n')) lines[at - 1] += '\n';
+  lines.splice(at, 0, ...blockLines);
+  return lines.join('');
+}
+
+export const blockinfileModule: Module<BlockinfileArgs> = {
+  name: 'blockinfile',
+  aliases: ['ansible.builtin.blockinfile'],
+  schema: blockinfileArgs,
+  run: (args, ctx) =>
+    reportFailures(async () => {
+      const path = (args.path ?? args.dest ?? args.name)!;
+      const { state, umask } = await readForEdit(ctx, path);
+      if (!state.exists) {
+        if (args.state === 'absent') return { changed: false, msg: `File ${path} not present`, path };
+        if (!args.create) return failed(`Path ${path} does not exist !`, { path, rc: 257 });
+      }
+      const original = state.content?.toString('utf8') ?? '';
+      const content = editBlock(original, args);
+      const outcome = await convergeFile(ctx, {
+        state,
+        umask,
+        content: Buffer.from(content, 'utf8'),
+        attributes: { mode: args.mode, owner: args.owner, group: args.group },
+        backup: args.backup,
+      });
+      let msg = '';
+      if (outcome.contentChanged) msg = !state.exists ? 'File created' : args.state === 'absent' || args.block === '' ? 'Block removed' : 'Block inserted';
+      const result: ModuleResult = { changed: outcome.changed, msg: attributesMessage(msg, outcome.attributesChanged), path };
+      if (outcome.backupFile) result.backup = outcome.backupFile;
+      if (outcome.diff.length > 0) result.diff = outcome.diff;
+      return result;
+    }),
+};

@@ -1,0 +1,274 @@
+/** `file`: the state of a path (file, directory, touch, link, hard, absent) and its attributes. */
+import { z } from 'zod';
+import { quote } from '../transport/quote.js';
+import type { FileDiff, Module, ModuleResult } from './types.js';
+import {
+  attributeChanges,
+  attributeCommands,
+  attributeDiff,
+  failed,
+  firstLine,
+  flag,
+  formatMode,
+  modeArg,
+  readPaths,
+  RemoteError,
+  remoteDirname,
+  remoteJoin,
+  reportFailures,
+  resolveMode,
+  type AttributeChange,
+  type PathState,
+} from './remote-file.js';
+
+const states = ['file', 'directory', 'touch', 'link', 'hard', 'absent'] as const;
+
+export const fileArgs = z
+  .object({
+    path: z.string().min(1).optional(),
+    dest: z.string().min(1).optional(),
+    name: z.string().min(1).optional(),
+    state: z.enum(states).optional(),
+    src: z.string().min(1).optional(),
+    mode: modeArg.optional(),
+    owner: z.string().min(1).optional(),
+    group: z.string().min(1).optional(),
+    force: flag.default(false),
+    recurse: flag.default(false),
+    follow: flag.default(true),
+  })
+  .refine((args) => args.path ?? args.dest ?? args.name, { message: 'path is required (also accepted as dest or name)' })
+  .refine((args) => !(args.state === 'link' || args.state === 'hard') || args.src, { message: 'src is required for state link and hard' })
+  .refine((args) => !args.recurse || args.state === 'directory', { message: 'recurse requires state: directory' });
+export type FileArgs = z.infer<typeof fileArgs>;
+
+type State = (typeof states)[number];
+
+/** What a run decided: the script to run (if anything changes) and the diff to show. */
+interface Plan {
+  script: string[];
+  changed: boolean;
+  diff: FileDiff[];
+  state: State;
+}
+
+function stateOf(path: PathState): State {
+  if (!path.exists) return 'absent';
+  if (path.kind === 'link') return 'link';
+  return path.kind === 'directory' ? 'directory' : 'file';
+}
+
+function stateDiff(path: string, before: string, after: string): FileDiff {
+  return { path, before: `state: ${before}\n`, after: `state: ${after}\n` };
+}
+
+/** Commands for the attributes that differ on an existing path. */
+function attributePlan(target: PathState, args: FileArgs, isDirectory: boolean, link = false): { change: AttributeChange; script: string[] } {
+  const wanted = { mode: link ? undefined : args.mode, owner: args.owner, group: args.group };
+  const change = attributeChanges(target, wanted, isDirectory);
+  const differs = (name: string) => change.changes.some((c) => c.name === name);
+  const script = attributeCommands(
+    '"$p"',
+    differs('mode') ? change.mode : undefined,
+    differs('owner') ? args.owner : undefined,
+    differs('group') ? args.group : undefined,
+    link,
+  );
+  return { change, script };
+}
+
+/** Attributes of a path this run creates: everything requested is set. */
+function newPathAttributes(args: FileArgs, defaultMode: number, isDirectory: boolean, link = false): string[] {
+  const mode = args.mode !== undefined && !link ? resolveMode(args.mode, defaultMode, isDirectory) : undefined;
+  return attributeCommands('"$p"', mode, args.owner, args.group, link);
+}
+
+function entriesScript(path: string): string {
+  // Every entry below the directory, for `recurse`: mode|uid|gid|owner|group|type|name.
+  return `if [ -d ${quote(path)} ]; then find ${quote(path)} ! -path ${quote(path)} -exec stat -c '%a|%u|%g|%U|%G|%F|%n' {} + 2>/dev/null; fi; echo @@entries-end`;
+}
+
+interface Entry extends PathState {
+  isDirectory: boolean;
+}
+
+function parseEntries(stdout: string): Entry[] {
+  return stdout
+    .split('@@entries-end')[0]!
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const parts = line.split('|');
+      const [mode, uid, gid, owner, group, type] = parts;
+      return {
+        path: parts.slice(6).join('|'),
+        exists: true,
+        parentExists: true,
+        kind: type === 'directory' ? 'directory' : type === 'symbolic link' ? 'link' : 'file',
+        isDirectory: type === 'directory',
+        mode: parseInt(mode!, 8),
+        uid: Number(uid),
+        gid: Number(gid),
+        owner,
+        group,
+      };
+    });
+}
+
+function planDirectory(path: string, target: PathState, args: FileArgs, umask: number, entries: Entry[]): Plan {
+  const plan: Plan = { script: [], changed: false, diff: [], state: 'directory' };
+  const defaultMode = 0o777 & ~umask;
+  if (!target.exists) {
+    plan.script.push(`mkdir -p -- "$p" || exit 1`, ...newPathAttributes(args, defaultMode, true));
+    plan.changed = true;
+    plan.diff.push(stateDiff(path, 'absent', 'directory'));
+  } else if (target.kind === 'directory' || target.targetKind === 'directory') {
+    const { change, script } = attributePlan(target, args, true);
+    plan.script.push(...script);
+    plan.changed = change.changes.length > 0;
+    if (plan.changed) plan.diff.push(attributeDiff(path, change.changes));
+  } else {
+    throw new RemoteError(`path ${path} exists but is not a directory`);
+  }
+  // recurse: every entry below gets the owner, group and mode (links: owner and group only).
+  for (const entry of entries) {
+    const isLink = entry.kind === 'link';
+    const { change, script } = attributePlan(entry, args, entry.isDirectory, isLink);
+    if (change.changes.length === 0) continue;
+    plan.changed = true;
+    plan.script.push(`p=${quote(entry.path)}`, ...script);
+    if (plan.diff.length < 20) plan.diff.push(attributeDiff(entry.path, change.changes));
+  }
+  return plan;
+}
+
+function planLink(path: string, target: PathState, source: PathState | undefined, args: FileArgs): Plan {
+  const src = args.src!;
+  const plan: Plan = { script: [], changed: false, diff: [], state: 'link' };
+  if (target.kind === 'link' && target.linkText === src) {
+    const { change, script } = attributePlan(target, args, false, true);
+    plan.script.push(...script);
+    plan.changed = change.changes.length > 0;
+    if (plan.changed) plan.diff.push(attributeDiff(path, change.changes));
+    return plan;
+  }
+  if (source && !source.exists && !args.force) {
+    throw new RemoteError(`src file does not exist, use "force: yes" if you really want to create the link: ${source.path}`);
+  }
+  if (target.kind === 'directory') throw new RemoteError(`refusing to convert from directory to symlink for ${path}`);
+  if (target.exists && target.kind !== 'link' && !args.force) {
+    throw new RemoteError(`refusing to convert from ${target.kind} to symlink for ${path} (use force: yes)`);
+  }
+  if (!target.parentExists) throw new RemoteError(`directory ${remoteDirname(path)} does not exist`);
+  if (target.kind === 'link' && target.targetKind === 'directory') {
+    // mv onto a link to a directory would move into that directory: replace the link itself.
+    plan.script.push(`rm -f -- "$p" || exit 1`, `ln -s -- ${quote(src)} "$p" || exit 1`);
+  } else {
+    plan.script.push(
+      `tmp="$p.$$.link"`,
+      `rm -f -- "$tmp"`,
+      `ln -s -- ${quote(src)} "$tmp" || exit 1`,
+      `mv -f -- "$tmp" "$p" || { rm -f -- "$tmp"; exit 1; }`,
+    );
+  }
+  plan.script.push(...newPathAttributes(args, 0o777, false, true));
+  plan.changed = true;
+  plan.diff.push({
+    path,
+    before: target.kind === 'link' ? `src: ${target.linkText}\n` : `state: ${stateOf(target)}\n`,
+    after: `src: ${src}\n`,
+  });
+  return plan;
+}
+
+function planHard(path: string, target: PathState, source: PathState, args: FileArgs): Plan {
+  const plan: Plan = { script: [], changed: false, diff: [], state: 'hard' };
+  if (!source.exists) throw new RemoteError(`src file does not exist: ${source.path}`);
+  if (target.exists && target.inode === source.inode && target.device === source.device) {
+    const { change, script } = attributePlan(target, args, false);
+    plan.script.push(...script);
+    plan.changed = change.changes.length > 0;
+    if (plan.changed) plan.diff.push(attributeDiff(path, change.changes));
+    return plan;
+  }
+  if (target.kind === 'directory') throw new RemoteError(`refusing to convert from directory to hard link for ${path}`);
+  if (target.exists && !args.force) throw new RemoteError(`Cannot link, ${target.kind} exists at destination ${path} (use force: yes)`);
+  plan.script.push(
+    `tmp="$p.$$.link"`,
+    `rm -f -- "$tmp"`,
+    `ln -- ${quote(args.src!)} "$tmp" || exit 1`,
+    `mv -f -- "$tmp" "$p" || { rm -f -- "$tmp"; exit 1; }`,
+    ...newPathAttributes(args, source.mode ?? 0o644, false),
+  );
+  plan.changed = true;
+  plan.diff.push(stateDiff(path, stateOf(target), 'hard'));
+  return plan;
+}
+
+function plan(path: string, state: State, target: PathState, source: PathState | undefined, args: FileArgs, umask: number, entries: Entry[]): Plan {
+  switch (state) {
+    case 'absent':
+      if (!target.exists) return { script: [], changed: false, diff: [], state };
+      return { script: [`rm -rf -- "$p" || exit 1`], changed: true, diff: [stateDiff(path, stateOf(target), 'absent')], state };
+    case 'directory':
+      return planDirectory(path, target, args, umask, entries);
+    case 'file': {
+      if (!target.exists) throw new RemoteError(`file (${path}) is absent, cannot continue`);
+      const isDirectory = target.kind === 'directory' || target.targetKind === 'directory';
+      if (isDirectory) throw new RemoteError(`path ${path} is a directory, expected a file`);
+      const { change, script } = attributePlan(target, args, false);
+      return { script, changed: change.changes.length > 0, diff: change.changes.length ? [attributeDiff(path, change.changes)] : [], state };
+    }
+    case 'touch': {
+      // Like Ansible, touch updates the times and so always reports a change.
+      if (!target.exists) {
+        if (!target.parentExists) throw new RemoteError(`directory ${remoteDirname(path)} does not exist, cannot touch ${path}`);
+        return {
+          script: [`touch -- "$p" || exit 1`, ...newPathAttributes(args, 0o666 & ~umask, false)],
+          changed: true,
+          diff: [stateDiff(path, 'absent', 'touch')],
+          state,
+        };
+      }
+      const { change, script } = attributePlan(target, args, target.kind === 'directory');
+      const diff = [stateDiff(path, stateOf(target), 'touch')];
+      if (change.changes.length) diff.push(attributeDiff(path, change.changes));
+      return { script: [`touch -- "$p" || exit 1`, ...script], changed: true, diff, state };
+    }
+    case 'link':
+      return planLink(path, target, source, args);
+    case 'hard':
+      return planHard(path, target, source!, args);
+  }
+}
+
+export const fileModule: Module<FileArgs> = {
+  name: 'file',
+  aliases: ['ansible.builtin.file'],
+  schema: fileArgs,
+  run: (args, ctx) =>
+    reportFailures(async () => {
+      const path = (args.path ?? args.dest ?? args.name)!;
+      const requests = [{ path, follow: args.follow && args.state !== 'link' && args.state !== 'hard' }];
+      if (args.state === 'link') {
+        // A relative link is resolved from the link's own directory.
+        requests.push({ path: args.src!.startsWith('/') ? args.src! : remoteJoin(remoteDirname(path), args.src!), follow: true });
+      }
+      if (args.state === 'hard') requests.push({ path: args.src!, follow: true });
+      const read = await readPaths(ctx, requests, args.recurse ? entriesScript(path) : undefined);
+      const [target, source] = read.states;
+      const state: State = args.state ?? (target!.exists ? (target!.kind === 'directory' ? 'directory' : target!.kind === 'link' ? 'link' : 'file') : 'file');
+      if (!args.state && state === 'link') return { changed: false, path, state };
+      const entries = args.recurse ? parseEntries(read.extra) : [];
+      const decided = plan(path, state, target!, source, args, read.umask, entries);
+      const result: ModuleResult = { changed: decided.changed, path, state: decided.state };
+      if (args.mode !== undefined && state !== 'link' && state !== 'absent') {
+        result.mode = formatMode(resolveMode(args.mode, target!.mode ?? 0o777 & ~read.umask, state === 'directory'));
+      }
+      if (ctx.diff && decided.diff.length > 0) result.diff = decided.diff;
+      if (!decided.changed || ctx.check) return result;
+      const outcome = await ctx.exec([`p=${quote(path)}`, ...decided.script].join('\n'));
+      if (outcome.code !== 0) return failed(`${state} ${path} failed: ${firstLine(outcome.stderr) || `exit ${outcome.code}`}`, { path });
+      return result;
+    }),
+};

@@ -1,0 +1,513 @@
+/**
+ * What the file modules share: reading the state of remote paths in one exec, writing a
+ * file atomically in one more, modes (octal and symbolic) and ownership.
+ *
+ * Only POSIX sh and coreutils are assumed on the host. Every value that enters a script
+ * goes through `quote`.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { quote } from '../transport/quote.js';
+import type { FileDiff, ModuleContext, ModuleResult } from './types.js';
+
+/** Files up to this size come back whole (for the diff); larger ones by sha256 only. */
+export const CONTENT_LIMIT = 4 * 1024 * 1024;
+
+/** Ansible booleans: true/false, yes/no, on/off, 1/0 (templated values arrive as strings). */
+export const flag = z.union([
+  z.boolean(),
+  z
+    .enum(['yes', 'no', 'true', 'false', 'on', 'off', '1', '0', 'True', 'False', 'Yes', 'No'])
+    .transform((value) => ['yes', 'true', 'on', '1'].includes(value.toLowerCase())),
+]);
+
+/** `mode: '0644'`, `mode: 0644` (a number), or symbolic `u=rw,g=r,o=r`. */
+export const modeArg = z.union([z.string().min(1), z.number().int().nonnegative()]);
+export type ModeArg = z.infer<typeof modeArg>;
+
+export type PathKind = 'file' | 'directory' | 'link' | 'other';
+
+/** One remote path as the read found it. `kind` is the path itself (a symlink is 'link'). */
+export interface PathState {
+  path: string;
+  exists: boolean;
+  kind?: PathKind;
+  /** For a symlink: what it points at (file/directory/other), or undefined if dangling. */
+  targetKind?: PathKind;
+  /** Attributes (of the link target when read with `follow`). */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  owner?: string;
+  group?: string;
+  size?: number;
+  mtime?: number;
+  inode?: number;
+  device?: number;
+  /** Symlinks: the link text, and the fully resolved path. */
+  linkText?: string;
+  linkResolved?: string;
+  /** Whether the directory holding the path exists. */
+  parentExists: boolean;
+  /** Regular files (following links) when asked: the bytes up to CONTENT_LIMIT... */
+  content?: Buffer;
+  /** ...or, above it, only the sha256. */
+  sha256?: string;
+  sha1?: string;
+}
+
+export interface ProbeRequest {
+  path: string;
+  /** Attributes of the link target rather than of the link (stat -L). */
+  follow?: boolean;
+  /** Return the content of a regular file (or its sha256 when large). */
+  content?: boolean;
+  /** Return the sha1 of a regular file (stat's checksum). */
+  sha1?: boolean;
+}
+
+export interface RemoteRead {
+  states: PathState[];
+  /** The umask the write will run under, for the mode of new files. */
+  umask: number;
+  /** What the caller's extra script printed (see `readPaths`). */
+  extra: string;
+}
+
+const STAT_FORMAT = '%a|%u|%g|%U|%G|%s|%Y|%i|%d';
+
+function probeSection(request: ProbeRequest): string {
+  const statFlag = request.follow ? '-L ' : '';
+  const lines = [
+    `p=${quote(request.path)}`,
+    `echo @@state`,
+    // The path itself first; for a link also what it points at.
+    `if [ -L "$p" ]; then echo kind=link; printf 'link=%s\\n' "$(readlink -- "$p")"; printf 'resolved=%s\\n' "$(readlink -f -- "$p")"; fi`,
+    `if [ -d "$p" ]; then k=directory; elif [ -f "$p" ]; then k=file; elif [ -e "$p" ]; then k=other; else k=; fi`,
+    `if [ -n "$k" ]; then echo "target=$k"; fi`,
+    `if [ -e "$p" ] || [ -L "$p" ]; then printf 'stat=%s\\n' "$(stat ${statFlag}-c '${STAT_FORMAT}' -- "$p" 2>/dev/null)"; fi`,
+    `if [ -d "$(dirname -- "$p")" ]; then echo parent=1; fi`,
+  ];
+  const followsToFile = request.follow ? `[ "$k" = file ]` : `[ "$k" = file ] && [ ! -L "$p" ]`;
+  if (request.sha1) {
+    lines.push(`if ${followsToFile}; then echo "sha1=$(sha1sum < "$p" | cut -d' ' -f1)"; fi`);
+  }
+  if (request.content) {
+    // The content follows the link: that is what a copy or an edit compares against.
+    lines.push(
+      `if [ "$k" = file ]; then`,
+      `  if [ "$(stat -L -c %s -- "$p")" -le ${CONTENT_LIMIT} ]; then echo content; base64 < "$p" || echo unreadable; `,
+      `  else echo "sha256=$(sha256sum < "$p" | cut -d' ' -f1)"; fi`,
+      `fi`,
+    );
+  }
+  lines.push('echo @@end');
+  return lines.join('\n');
+}
+
+function parseSection(path: string, text: string): PathState {
+  const state: PathState = { path, exists: false, parentExists: false };
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === 'content') {
+      const encoded = lines.slice(i + 1).join('');
+      state.content = Buffer.from(encoded, 'base64');
+      break;
+    }
+    const eq = line.indexOf('=');
+    if (eq < 0) continue;
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    switch (key) {
+      case 'kind':
+        state.kind = 'link';
+        break;
+      case 'link':
+        state.linkText = value;
+        break;
+      case 'resolved':
+        state.linkResolved = value;
+        break;
+      case 'target':
+        if (state.kind === 'link') state.targetKind = value as PathKind;
+        else state.kind = value as PathKind;
+        break;
+      case 'stat': {
+        const [mode, uid, gid, owner, group, size, mtime, inode, device] = value.split('|');
+        if (mode) {
+          state.mode = parseInt(mode, 8);
+          state.uid = Number(uid);
+          state.gid = Number(gid);
+          state.owner = owner;
+          state.group = group;
+          state.size = Number(size);
+          state.mtime = Number(mtime);
+          state.inode = Number(inode);
+          state.device = Number(device);
+        }
+        break;
+      }
+      case 'parent':
+        state.parentExists = true;
+        break;
+      case 'sha1':
+        state.sha1 = value;
+        break;
+      case 'sha256':
+        state.sha256 = value;
+        break;
+    }
+  }
+  state.exists = state.kind !== undefined;
+  return state;
+}
+
+/** Read the state of several paths in ONE exec; `extra` is more reading in the same exec. */
+export async function readPaths(ctx: ModuleContext, requests: ProbeRequest[], extra?: string): Promise<RemoteRead> {
+  const script = ['echo "umask=$(umask)"', ...requests.map(probeSection), ...(extra ? ['echo @@extra', extra] : [])].join('\n');
+  const result = await ctx.exec(script);
+  if (result.code !== 0) {
+    throw new RemoteError(`reading ${requests.map((r) => r.path).join(', ')} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);
+  }
+  const umaskMatch = /^umask=(\d+)/m.exec(result.stdout);
+  const [reply, extraOutput] = splitOnce(result.stdout, '@@extra\n');
+  const sections = reply.split('@@state\n').slice(1);
+  if (sections.length !== requests.length) throw new RemoteError(`unexpected reply while reading ${requests[0]?.path}`);
+  const states = sections.map((section, index) => parseSection(requests[index]!.path, section.split('@@end')[0]!));
+  return { states, umask: umaskMatch ? parseInt(umaskMatch[1]!, 8) : 0o022, extra: extraOutput };
+}
+
+function splitOnce(text: string, marker: string): [string, string] {
+  const at = text.indexOf(marker);
+  return at < 0 ? [text, ''] : [text.slice(0, at), text.slice(at + marker.length)];
+}
+
+/** A failure reading or writing on the host, reported as the task's `msg`. */
+export class RemoteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RemoteError';
+  }
+}
+
+export function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
+}
+
+export function failed(msg: string, extra: Record<string, unknown> = {}): ModuleResult {
+  return { changed: false, failed: true, msg, ...extra };
+}
+
+/** Turn a thrown RemoteError (or a bad mode) into a failed result; rethrow anything else. */
+export async function reportFailures(run: () => Promise<ModuleResult>): Promise<ModuleResult> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof RemoteError || error instanceof ModeError) return failed(error.message);
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- modes
+
+export class ModeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModeError';
+  }
+}
+
+/** '0644', 0o7777 and the like as Ansible prints them. */
+export function formatMode(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}
+
+/**
+ * The numeric mode `spec` asks for, given the current mode (symbolic modes are relative).
+ *
+ * A number is read by its digits: YAML 1.2 loads an unquoted `0644` as the integer 644,
+ * and that is what users mean. A number with digits 8 or 9 (e.g. 0o644 = 420 loaded as such)
+ * is taken as the value itself.
+ */
+export function resolveMode(spec: ModeArg, current: number, isDirectory: boolean): number {
+  if (typeof spec === 'number') {
+    const digits = String(spec);
+    return /^[0-7]{1,4}$/.test(digits) ? parseInt(digits, 8) : spec & 0o7777;
+  }
+  const text = spec.trim();
+  if (/^0?[0-7]{3,4}$/.test(text)) return parseInt(text, 8);
+  if (/^0o[0-7]{1,4}$/i.test(text)) return parseInt(text.slice(2), 8);
+  return applySymbolic(text, current & 0o7777, isDirectory);
+}
+
+const WHO_SHIFT = { u: 6, g: 3, o: 0 } as const;
+const WHO_SPECIAL = { u: 0o4000, g: 0o2000, o: 0o1000 } as const;
+
+function applySymbolic(spec: string, current: number, isDirectory: boolean): number {
+  let mode = current;
+  for (const clause of spec.split(',')) {
+    const match = /^([ugoa]*)((?:[-+=][rwxXst]*)+)$/.exec(clause);
+    if (!match) {
+      throw new ModeError(`mode '${spec}' is not valid: expected octal like '0644' or symbolic like 'u=rw,g=r,o=r'`);
+    }
+    const whoText = match[1]!.replace('a', 'ugo') || 'ugo';
+    const who = [...new Set(whoText.split(''))] as Array<keyof typeof WHO_SHIFT>;
+    for (const op of match[2]!.match(/[-+=][rwxXst]*/g)!) {
+      const perms = op.slice(1);
+      for (const w of who) {
+        let bits = 0;
+        if (perms.includes('r')) bits |= 4 << WHO_SHIFT[w];
+        if (perms.includes('w')) bits |= 2 << WHO_SHIFT[w];
+        if (perms.includes('x') || (perms.includes('X') && (isDirectory || (current & 0o111) !== 0))) bits |= 1 << WHO_SHIFT[w];
+        if (perms.includes('s') && w !== 'o') bits |= WHO_SPECIAL[w];
+        if (perms.includes('t') && w === 'o') bits |= WHO_SPECIAL.o;
+        if (op[0] === '=') mode &= ~((7 << WHO_SHIFT[w]) | (w === 'o' ? 0 : WHO_SPECIAL[w]));
+        mode = op[0] === '-' ? mode & ~bits : mode | bits;
+      }
+    }
+  }
+  return mode;
+}
+
+// ---------------------------------------------------------------- attributes
+
+export interface Attributes {
+  mode?: ModeArg;
+  owner?: string;
+  group?: string;
+}
+
+/** What the attributes of an existing path will be, and the before/after lines that differ. */
+export interface AttributeChange {
+  mode?: number;
+  changes: Array<{ name: 'mode' | 'owner' | 'group'; before: string; after: string }>;
+}
+
+function matchesId(wanted: string, id: number | undefined, name: string | undefined): boolean {
+  return /^\d+$/.test(wanted) ? Number(wanted) === id : wanted === name;
+}
+
+/** Compare the requested attributes with a path's current ones. */
+export function attributeChanges(state: PathState, wanted: Attributes, isDirectory: boolean): AttributeChange {
+  const changes: AttributeChange['changes'] = [];
+  let mode: number | undefined;
+  if (wanted.mode !== undefined) {
+    mode = resolveMode(wanted.mode, state.mode ?? 0, isDirectory);
+    if (state.mode === undefined || (state.mode & 0o7777) !== mode) {
+      changes.push({ name: 'mode', before: formatMode((state.mode ?? 0) & 0o7777), after: formatMode(mode) });
+    }
+  }
+  if (wanted.owner !== undefined && !matchesId(wanted.owner, state.uid, state.owner)) {
+    changes.push({ name: 'owner', before: state.owner ?? String(state.uid), after: wanted.owner });
+  }
+  if (wanted.group !== undefined && !matchesId(wanted.group, state.gid, state.group)) {
+    changes.push({ name: 'group', before: state.group ?? String(state.gid), after: wanted.group });
+  }
+  return { mode, changes };
+}
+
+/** A short before/after text for attribute and state changes (`mode: 0644` -> `mode: 0600`). */
+export function attributeDiff(path: string, changes: AttributeChange['changes']): FileDiff {
+  return {
+    path,
+    before: changes.map((c) => `${c.name}: ${c.before}\n`).join(''),
+    after: changes.map((c) => `${c.name}: ${c.after}\n`).join(''),
+  };
+}
+
+/** `chown` / `chmod` commands on "$target" for the requested attributes. */
+export function attributeCommands(target: string, mode: number | undefined, owner: string | undefined, group: string | undefined, noDereference = false): string[] {
+  const commands: string[] = [];
+  if (owner !== undefined || group !== undefined) {
+    const spec = `${owner ?? ''}${group !== undefined ? `:${group}` : ''}`;
+    commands.push(`chown ${noDereference ? '-h ' : ''}-- ${quote(spec)} ${target} || exit 1`);
+  }
+  if (mode !== undefined) commands.push(`chmod -- ${formatMode(mode)} ${target} || exit 1`);
+  return commands;
+}
+
+// ---------------------------------------------------------------- writing
+
+export interface WriteRequest {
+  path: string;
+  content: Buffer;
+  mode: number;
+  /** Requested ownership; when absent, the old file's uid/gid are kept where permitted. */
+  owner?: string;
+  group?: string;
+  keepIds?: { uid: number; gid: number };
+  backup: boolean;
+  /** `dest/` given and its directory missing: create it first (Ansible's copy does). */
+  makeParent?: boolean;
+}
+
+/** The atomic write: temp file beside the destination, attributes, backup, rename. */
+export function writeScript(request: WriteRequest): string {
+  const lines = [
+    `dest=${quote(request.path)}`,
+    `tmp=`,
+    // Whatever happens, no temp file is left behind and the destination stays as it was.
+    `trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT`,
+  ];
+  if (request.makeParent) lines.push(`mkdir -p -- "$(dirname -- "$dest")" || exit 1`);
+  lines.push(`tmp=$(mktemp "$dest.XXXXXX") || exit 1`, `cat > "$tmp" || exit 1`);
+  if (request.owner !== undefined || request.group !== undefined) {
+    lines.push(...attributeCommands('"$tmp"', undefined, request.owner, request.group));
+  } else if (request.keepIds) {
+    // Not asked for: keep the old owner if we may (as root), otherwise stay as we are.
+    lines.push(`chown -- ${request.keepIds.uid}:${request.keepIds.gid} "$tmp" 2>/dev/null || :`);
+  }
+  lines.push(`chmod -- ${formatMode(request.mode)} "$tmp" || exit 1`);
+  if (request.backup) {
+    lines.push(
+      `if [ -e "$dest" ]; then`,
+      `  backup="$dest.$$.$(date +%Y-%m-%d@%H:%M:%S)~"`,
+      `  cp -p -- "$dest" "$backup" || exit 1`,
+      `  printf 'backup=%s\\n' "$backup"`,
+      `fi`,
+    );
+  }
+  lines.push(`mv -f -- "$tmp" "$dest" || exit 1`, `tmp=`);
+  return lines.join('\n');
+}
+
+/** Write a file atomically in ONE exec; returns the backup path when one was made. */
+export async function writeFile(ctx: ModuleContext, request: WriteRequest): Promise<{ backupFile?: string }> {
+  const result = await ctx.exec(writeScript(request), { stdin: request.content });
+  if (result.code !== 0) {
+    throw new RemoteError(`writing ${request.path} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);
+  }
+  const backup = /^backup=(.*)$/m.exec(result.stdout);
+  return backup ? { backupFile: backup[1] } : {};
+}
+
+/** The mode a new file gets when none is asked for: 0666 under the host's umask. */
+export function defaultFileMode(umask: number): number {
+  return 0o666 & ~umask;
+}
+
+export function sha1(content: Buffer | string): string {
+  return createHash('sha1').update(content).digest('hex');
+}
+
+export function sha256(content: Buffer | string): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** Content shown in a diff: text as is; binary or unknown content as a short note. */
+export function diffText(content: Buffer | undefined, note = '(content not shown)'): string {
+  if (!content) return note;
+  if (content.includes(0)) return '(binary content)';
+  return content.toString('utf8');
+}
+
+/** Directory part of a remote path, as `dirname` would print it. */
+export function remoteDirname(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  const slash = trimmed.lastIndexOf('/');
+  if (slash < 0) return '.';
+  return slash === 0 ? '/' : trimmed.slice(0, slash);
+}
+
+export function remoteJoin(dir: string, name: string): string {
+  return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
+}
+
+// ---------------------------------------------------------------- converging a file
+
+export interface FileTarget {
+  /** The remote path and its state as read (with follow and content). */
+  state: PathState;
+  umask: number;
+  content: Buffer;
+  attributes: Attributes;
+  backup: boolean;
+  /** false: an existing file keeps its content (copy's `force: no`); attributes still apply. */
+  force?: boolean;
+  makeParent?: boolean;
+}
+
+export interface FileOutcome {
+  changed: boolean;
+  contentChanged: boolean;
+  attributesChanged: boolean;
+  mode: number;
+  diff: FileDiff[];
+  backupFile?: string;
+}
+
+function sameContent(state: PathState, content: Buffer): boolean {
+  if (!state.exists) return false;
+  if (state.content) return state.content.equals(content);
+  if (state.sha256) return state.sha256 === sha256(content);
+  return false;
+}
+
+/**
+ * Bring one file to the wanted content and attributes: compare locally with what the read
+ * returned, then (unless in check mode) change it in at most one exec.
+ */
+export async function convergeFile(ctx: ModuleContext, target: FileTarget): Promise<FileOutcome> {
+  const { state, content } = target;
+  const path = state.path;
+  if (state.exists && (state.kind === 'directory' || state.targetKind === 'directory')) {
+    throw new RemoteError(`path ${path} is a directory, expected a file`);
+  }
+  if (state.exists && state.kind !== 'file' && state.targetKind !== 'file' && !(state.kind === 'link' && !state.targetKind)) {
+    throw new RemoteError(`path ${path} exists and is not a regular file`);
+  }
+  if (!state.exists && !state.parentExists && !target.makeParent) {
+    throw new RemoteError(`dest directory ${remoteDirname(path)} does not exist`);
+  }
+  const existing = state.exists && state.mode !== undefined;
+  const contentChanged = target.force === false && state.exists ? false : !sameContent(state, content);
+  const attributes = existing ? attributeChanges(state, target.attributes, false) : { changes: [] };
+  const mode =
+    target.attributes.mode !== undefined
+      ? resolveMode(target.attributes.mode, existing ? state.mode! : defaultFileMode(target.umask), false)
+      : existing
+        ? state.mode! & 0o7777
+        : defaultFileMode(target.umask);
+
+  const diff: FileDiff[] = [];
+  if (ctx.diff && contentChanged) diff.push({ path, before: state.exists ? diffText(state.content) : '', after: diffText(content) });
+  if (ctx.diff && attributes.changes.length > 0) diff.push(attributeDiff(path, attributes.changes));
+  const changed = contentChanged || attributes.changes.length > 0;
+  const outcome: FileOutcome = { changed, contentChanged, attributesChanged: attributes.changes.length > 0, mode, diff };
+  if (!changed || ctx.check) return outcome;
+
+  if (contentChanged) {
+    const written = await writeFile(ctx, {
+      path,
+      content,
+      mode,
+      owner: target.attributes.owner,
+      group: target.attributes.group,
+      keepIds: existing ? { uid: state.uid!, gid: state.gid! } : undefined,
+      backup: target.backup,
+      makeParent: target.makeParent,
+    });
+    outcome.backupFile = written.backupFile;
+  } else {
+    await changeAttributes(ctx, path, attributes, target.attributes);
+  }
+  return outcome;
+}
+
+/** Apply only the attributes that differ, in one exec. */
+export async function changeAttributes(ctx: ModuleContext, path: string, change: AttributeChange, wanted: Attributes, noDereference = false): Promise<void> {
+  const differs = (name: string) => change.changes.some((c) => c.name === name);
+  const script = [
+    `p=${quote(path)}`,
+    ...attributeCommands(
+      '"$p"',
+      differs('mode') ? change.mode : undefined,
+      differs('owner') ? wanted.owner : undefined,
+      differs('group') ? wanted.group : undefined,
+      noDereference,
+    ),
+  ].join('\n');
+  const result = await ctx.exec(script);
+  if (result.code !== 0) throw new RemoteError(`changing attributes of ${path} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);
+}
