@@ -1,0 +1,518 @@
+/**
+ * The file modules, run for real through LocalTransport (/bin/sh on this machine) in a
+ * fresh temp directory per test.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { blockinfileModule, editBlock, blockinfileArgs } from '../../src/modules/blockinfile.js';
+import { copyModule } from '../../src/modules/copy.js';
+import { unifiedDiff } from '../../src/modules/diff.js';
+import { fileModule } from '../../src/modules/file.js';
+import { editLines, lineinfileArgs, lineinfileModule } from '../../src/modules/lineinfile.js';
+import { resolveMode } from '../../src/modules/remote-file.js';
+import { slurpModule } from '../../src/modules/slurp.js';
+import { statModule } from '../../src/modules/stat.js';
+import { templateModule } from '../../src/modules/template.js';
+import type { Module, ModuleContext, ModuleResult } from '../../src/modules/types.js';
+import { LocalTransport } from '../../src/transport/local.js';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'modules');
+const nobody = { uid: Number(execFileSync('id', ['-u', 'nobody']).toString()), gid: Number(execFileSync('id', ['-g', 'nobody']).toString()) };
+const nobodyGroup = execFileSync('id', ['-gn', 'nobody']).toString().trim();
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tsrun-files-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface RunOptions {
+  check?: boolean;
+  diff?: boolean;
+}
+
+/** Run a module as the engine would: arguments through its schema, a context on a real shell. */
+async function run(module: Module, rawArgs: Record<string, unknown>, options: RunOptions = {}): Promise<{ result: ModuleResult; execs: number }> {
+  const transport = new LocalTransport();
+  let execs = 0;
+  const ctx: ModuleContext = {
+    host: 'localhost',
+    exec: (script, execOptions) => {
+      execs++;
+      return transport.exec(script, execOptions);
+    },
+    check: options.check ?? false,
+    diff: options.diff ?? true,
+    vars: {},
+    render: (text) => {
+      // The template engine is not wired in here: only placeholder-free templates are used.
+      if (text.includes('{{') || text.includes('{%')) throw new Error('template placeholders are not supported in this test');
+      return text;
+    },
+    findLocalFile: (kind, name) => join(fixtures, kind, name),
+  };
+  const result = await module.run(module.schema.parse(rawArgs), ctx);
+  return { result, execs };
+}
+
+const sha1 = (text: string | Buffer) => createHash('sha1').update(text).digest('hex');
+const modeOf = (path: string) => (statSync(path).mode & 0o7777).toString(8).padStart(4, '0');
+const tree = (root: string): string[] => {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d).sort()) {
+      const full = join(d, entry);
+      const info = lstatSync(full);
+      out.push(`${full.slice(root.length)} ${(info.mode & 0o7777).toString(8)} ${info.uid} ${info.isSymbolicLink() ? readlinkSync(full) : info.isFile() ? readFileSync(full, 'utf8') : ''}`);
+      if (info.isDirectory()) walk(full);
+    }
+  };
+  walk(root);
+  return out;
+};
+
+/**
+ * The contract every changing module keeps: the check run reports what the real run then
+ * does, changing nothing; the real run reads once and writes once; a second run is unchanged.
+ */
+async function converges(module: Module, args: Record<string, unknown>): Promise<ModuleResult> {
+  const before = tree(dir);
+  const checked = await run(module, args, { check: true });
+  expect(tree(dir)).toEqual(before);
+  expect(checked.execs).toBeLessThanOrEqual(1);
+
+  const first = await run(module, args);
+  expect(first.result.failed).toBeUndefined();
+  expect(first.result.changed).toBe(true);
+  expect(first.execs).toBeLessThanOrEqual(2);
+  // Check mode reports exactly what the real run did (a backup is only made for real).
+  const { backup_file: _backupFile, backup: _backup, ...comparable } = first.result;
+  expect(checked.result).toEqual(comparable);
+
+  const second = await run(module, args);
+  expect(second.result.changed).toBe(false);
+  expect(second.result.failed).toBeUndefined();
+  expect(second.execs).toBe(1);
+  return first.result;
+}
+
+describe('copy', () => {
+  test('writes content with the umask mode, sha1 checksum, and is unchanged the second time', async () => {
+    const dest = join(dir, 'app.conf');
+    const result = await converges(copyModule, { content: 'listen 5000\n', dest });
+    expect(readFileSync(dest, 'utf8')).toBe('listen 5000\n');
+    expect(result).toMatchObject({ dest, checksum: sha1('listen 5000\n'), mode: '0644' });
+    expect(modeOf(dest)).toBe('0644');
+    expect(result.diff).toEqual([{ path: dest, before: '', after: 'listen 5000\n' }]);
+    // Nothing but the destination is left in the directory (no temp files).
+    expect(readdirSync(dir)).toEqual(['app.conf']);
+  });
+
+  test('shows the old and new content in the diff and replaces the file', async () => {
+    const dest = join(dir, 'app.conf');
+    writeFileSync(dest, 'listen 5000\n');
+    chmodSync(dest, 0o640);
+    const result = await converges(copyModule, { content: 'listen 5001\n', dest });
+    expect(result.diff).toEqual([{ path: dest, before: 'listen 5000\n', after: 'listen 5001\n' }]);
+    // An existing file keeps its mode when none is asked for.
+    expect(modeOf(dest)).toBe('0640');
+  });
+
+  test('applies mode, owner and group; a mode-only change leaves the content and says so in the diff', async () => {
+    const dest = join(dir, 'secret');
+    await converges(copyModule, { content: 'token\n', dest, mode: '0600', owner: 'nobody', group: nobodyGroup });
+    expect(modeOf(dest)).toBe('0600');
+    expect(statSync(dest).uid).toBe(nobody.uid);
+    expect(statSync(dest).gid).toBe(nobody.gid);
+
+    const result = await converges(copyModule, { content: 'token\n', dest, mode: 'u=rw,g=r,o=', owner: 'root' });
+    expect(modeOf(dest)).toBe('0640');
+    expect(statSync(dest).uid).toBe(0);
+    expect(result.diff).toEqual([{ path: dest, before: 'mode: 0600\nowner: nobody\n', after: 'mode: 0640\nowner: root\n' }]);
+    // The same mode written three ways is one state.
+    expect((await run(copyModule, { content: 'token\n', dest, mode: 640 })).result.changed).toBe(false);
+    expect((await run(copyModule, { content: 'token\n', dest, mode: '0640' })).result.changed).toBe(false);
+  });
+
+  test('backup: keeps the old file as dest.<pid>.<timestamp>~', async () => {
+    const dest = join(dir, 'hosts.toml');
+    writeFileSync(dest, 'old\n');
+    const result = await run(copyModule, { content: 'new\n', dest, backup: true });
+    expect(result.result.changed).toBe(true);
+    const backup = result.result.backup_file as string;
+    expect(backup).toMatch(/hosts\.toml\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$/);
+    expect(readFileSync(backup, 'utf8')).toBe('old\n');
+    expect(readFileSync(dest, 'utf8')).toBe('new\n');
+    // No change, no backup.
+    const again = await run(copyModule, { content: 'new\n', dest, backup: true });
+    expect(again.result.backup_file).toBeUndefined();
+    expect(readdirSync(dir)).toHaveLength(2);
+  });
+
+  test('a failed write leaves the old file intact and no temp file behind', async () => {
+    const dest = join(dir, 'app.conf');
+    writeFileSync(dest, 'keep me\n');
+    const { result } = await run(copyModule, { content: 'new\n', dest, owner: 'no-such-user-here' });
+    expect(result.failed).toBe(true);
+    expect(result.msg).toContain(`writing ${dest} failed`);
+    expect(readFileSync(dest, 'utf8')).toBe('keep me\n');
+    expect(readdirSync(dir)).toEqual(['app.conf']);
+  });
+
+  test('fails with a clear message when the dest directory does not exist', async () => {
+    const dest = join(dir, 'missing', 'app.conf');
+    const { result, execs } = await run(copyModule, { content: 'x\n', dest });
+    expect(result).toMatchObject({ failed: true, msg: `dest directory ${join(dir, 'missing')} does not exist` });
+    expect(execs).toBe(1);
+  });
+
+  test('a path under /proc cannot be written: the write fails and reports it', async () => {
+    const { result } = await run(copyModule, { content: 'x\n', dest: '/proc/version' });
+    expect(result.failed).toBe(true);
+    expect(result.msg).toMatch(/\/proc\/version/);
+  });
+
+  test('src from files/, into an existing directory and into dest/ (created)', async () => {
+    const motd = readFileSync(join(fixtures, 'files', 'motd.txt'));
+    mkdirSync(join(dir, 'etc'));
+    const into = await converges(copyModule, { src: 'motd.txt', dest: join(dir, 'etc') });
+    expect(into.dest).toBe(join(dir, 'etc', 'motd.txt'));
+    expect(readFileSync(join(dir, 'etc', 'motd.txt'))).toEqual(motd);
+
+    const created = await converges(copyModule, { src: 'motd.txt', dest: `${join(dir, 'new', 'sub')}/` });
+    expect(created.dest).toBe(join(dir, 'new', 'sub', 'motd.txt'));
+    expect(readFileSync(join(dir, 'new', 'sub', 'motd.txt'))).toEqual(motd);
+  });
+
+  test('binary src is copied byte for byte; the diff does not print it', async () => {
+    const blob = readFileSync(join(fixtures, 'files', 'blob.bin'));
+    const dest = join(dir, 'blob.bin');
+    const result = await converges(copyModule, { src: 'blob.bin', dest });
+    expect(readFileSync(dest)).toEqual(blob);
+    expect(result.checksum).toBe(sha1(blob));
+    expect((result.diff as Array<{ after: string }>)[0]!.after).toBe('(binary content)');
+  });
+
+  test('src not found, content into a directory, force: no', async () => {
+    expect((await run(copyModule, { src: 'nope.txt', dest: dir })).result).toMatchObject({ failed: true, msg: 'src file not found: nope.txt' });
+    expect((await run(copyModule, { content: 'x', dest: dir })).result).toMatchObject({ failed: true, msg: `path ${dir} is a directory, expected a file` });
+    const dest = join(dir, 'keep');
+    writeFileSync(dest, 'mine\n');
+    const { result } = await run(copyModule, { content: 'theirs\n', dest, force: 'no' });
+    expect(result.changed).toBe(false);
+    expect(readFileSync(dest, 'utf8')).toBe('mine\n');
+  });
+
+  test('the schema wants exactly one of content and src', () => {
+    expect(copyModule.schema.safeParse({ dest: '/x' }).success).toBe(false);
+    expect(copyModule.schema.safeParse({ dest: '/x', content: 'a', src: 'b' }).success).toBe(false);
+    expect(copyModule.schema.safeParse({ dest: '/x', content: 'a', backup: 'yes' }).success).toBe(true);
+  });
+});
+
+describe('template', () => {
+  test('renders the template and writes it like copy', async () => {
+    const dest = join(dir, 'mirror.conf');
+    const result = await converges(templateModule, { src: 'plain.conf.j2', dest, mode: '0640' });
+    const expected = readFileSync(join(fixtures, 'templates', 'plain.conf.j2'), 'utf8');
+    expect(readFileSync(dest, 'utf8')).toBe(expected);
+    expect(result).toMatchObject({ dest, checksum: sha1(expected), mode: '0640' });
+  });
+
+  test('into a directory, the name drops the .j2', async () => {
+    const result = await converges(templateModule, { src: 'plain.conf.j2', dest: `${dir}/` });
+    expect(result.dest).toBe(join(dir, 'plain.conf'));
+  });
+});
+
+describe('file', () => {
+  test('directory: created with parents and mode, then unchanged', async () => {
+    const path = join(dir, 'a', 'b');
+    const result = await converges(fileModule, { path, state: 'directory', mode: '0750' });
+    expect(statSync(path).isDirectory()).toBe(true);
+    expect(modeOf(path)).toBe('0750');
+    expect(result).toMatchObject({ path, state: 'directory', mode: '0750' });
+    expect(result.diff).toEqual([{ path, before: 'state: absent\n', after: 'state: directory\n' }]);
+  });
+
+  test('directory over a file fails, naming the path', async () => {
+    writeFileSync(join(dir, 'f'), '');
+    const { result } = await run(fileModule, { path: join(dir, 'f'), state: 'directory' });
+    expect(result).toMatchObject({ failed: true, msg: `path ${join(dir, 'f')} exists but is not a directory` });
+  });
+
+  test('recurse: owner and mode for everything below, read in one exec', async () => {
+    mkdirSync(join(dir, 'data', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'data', 'sub', 'x'), 'x');
+    await converges(fileModule, { path: join(dir, 'data'), state: 'directory', owner: 'nobody', mode: 'u=rwX,g=rX,o=', recurse: true });
+    for (const p of ['data', 'data/sub', 'data/sub/x']) expect(statSync(join(dir, p)).uid).toBe(nobody.uid);
+    expect(modeOf(join(dir, 'data', 'sub'))).toBe('0750');
+    expect(modeOf(join(dir, 'data', 'sub', 'x'))).toBe('0640');
+  });
+
+  test('absent removes a tree; absent again is unchanged', async () => {
+    mkdirSync(join(dir, 'gone', 'deep'), { recursive: true });
+    const result = await converges(fileModule, { path: join(dir, 'gone'), state: 'absent' });
+    expect(existsSync(join(dir, 'gone'))).toBe(false);
+    expect(result.diff).toEqual([{ path: join(dir, 'gone'), before: 'state: directory\n', after: 'state: absent\n' }]);
+  });
+
+  test('touch creates, and like Ansible reports a change every time', async () => {
+    const path = join(dir, 'stamp');
+    const first = await run(fileModule, { path, state: 'touch', mode: '0600' });
+    expect(first.result.changed).toBe(true);
+    expect(modeOf(path)).toBe('0600');
+    expect((await run(fileModule, { path, state: 'touch', mode: '0600' })).result.changed).toBe(true);
+  });
+
+  test('state file: attributes of an existing file; a missing file fails', async () => {
+    const path = join(dir, 'f');
+    writeFileSync(path, 'x');
+    chmodSync(path, 0o644);
+    const result = await converges(fileModule, { path, mode: '0444', group: nobodyGroup });
+    expect(result.diff).toEqual([{ path, before: `mode: 0644\ngroup: root\n`, after: `mode: 0444\ngroup: ${nobodyGroup}\n` }]);
+    expect(modeOf(path)).toBe('0444');
+    const missing = await run(fileModule, { path: join(dir, 'nope'), state: 'file' });
+    expect(missing.result).toMatchObject({ failed: true, msg: `file (${join(dir, 'nope')}) is absent, cannot continue` });
+  });
+
+  test('link: created, unchanged, repointed; a file in the way needs force', async () => {
+    writeFileSync(join(dir, 'v1'), '1');
+    writeFileSync(join(dir, 'v2'), '2');
+    const path = join(dir, 'current');
+    await converges(fileModule, { path, src: 'v1', state: 'link' });
+    expect(readlinkSync(path)).toBe('v1');
+    const result = await converges(fileModule, { path, src: join(dir, 'v2'), state: 'link' });
+    expect(readlinkSync(path)).toBe(join(dir, 'v2'));
+    expect(result.diff).toEqual([{ path, before: 'src: v1\n', after: `src: ${join(dir, 'v2')}\n` }]);
+
+    const blocked = await run(fileModule, { path: join(dir, 'v1'), src: 'v2', state: 'link' });
+    expect(blocked.result).toMatchObject({ failed: true });
+    expect(blocked.result.msg).toContain('refusing to convert from file to symlink');
+    expect(readFileSync(join(dir, 'v1'), 'utf8')).toBe('1');
+    const dangling = await run(fileModule, { path: join(dir, 'l'), src: 'missing', state: 'link' });
+    expect(dangling.result.msg).toContain('src file does not exist');
+  });
+
+  test('link pointing at a directory is replaced, not written into', async () => {
+    mkdirSync(join(dir, 'd1'));
+    mkdirSync(join(dir, 'd2'));
+    symlinkSync('d1', join(dir, 'cur'));
+    await converges(fileModule, { path: join(dir, 'cur'), src: 'd2', state: 'link' });
+    expect(readlinkSync(join(dir, 'cur'))).toBe('d2');
+    expect(readdirSync(join(dir, 'd1'))).toEqual([]);
+  });
+
+  test('hard link: created, then unchanged', async () => {
+    writeFileSync(join(dir, 'orig'), 'data');
+    await converges(fileModule, { path: join(dir, 'copy'), src: join(dir, 'orig'), state: 'hard' });
+    expect(statSync(join(dir, 'copy')).ino).toBe(statSync(join(dir, 'orig')).ino);
+    linkSync(join(dir, 'orig'), join(dir, 'other'));
+    expect((await run(fileModule, { path: join(dir, 'other'), src: join(dir, 'orig'), state: 'hard' })).result.changed).toBe(false);
+  });
+
+  test('path is also accepted as dest or name; src is required for links', () => {
+    expect(fileModule.schema.safeParse({ name: '/x', state: 'absent' }).success).toBe(true);
+    expect(fileModule.schema.safeParse({ state: 'absent' }).success).toBe(false);
+    expect(fileModule.schema.safeParse({ path: '/x', state: 'link' }).success).toBe(false);
+  });
+});
+
+describe('lineinfile', () => {
+  test('replaces the line matching regexp, then is unchanged', async () => {
+    const path = join(dir, 'sshd_config');
+    writeFileSync(path, 'Port 22\n#PermitRootLogin yes\nUsePAM yes\n');
+    const result = await converges(lineinfileModule, { path, regexp: '^#?PermitRootLogin', line: 'PermitRootLogin no' });
+    expect(result.msg).toBe('line replaced');
+    expect(readFileSync(path, 'utf8')).toBe('Port 22\nPermitRootLogin no\nUsePAM yes\n');
+    expect(result.diff).toEqual([{ path, before: 'Port 22\n#PermitRootLogin yes\nUsePAM yes\n', after: 'Port 22\nPermitRootLogin no\nUsePAM yes\n' }]);
+  });
+
+  test('adds at EOF (fixing a missing final newline), with backup', async () => {
+    const path = join(dir, 'hosts');
+    writeFileSync(path, '127.0.0.1 localhost');
+    const first = await run(lineinfileModule, { path, line: '10.0.0.5 mirror', backup: true });
+    expect(first.result).toMatchObject({ changed: true, msg: 'line added' });
+    expect(readFileSync(path, 'utf8')).toBe('127.0.0.1 localhost\n10.0.0.5 mirror\n');
+    expect(readFileSync(first.result.backup as string, 'utf8')).toBe('127.0.0.1 localhost');
+    expect((await run(lineinfileModule, { path, line: '10.0.0.5 mirror' })).result.changed).toBe(false);
+  });
+
+  test('create: makes the file with the mode; without create a missing file fails', async () => {
+    const path = join(dir, 'new.conf');
+    const missing = await run(lineinfileModule, { path, line: 'a' });
+    expect(missing.result).toMatchObject({ failed: true, msg: `Destination ${path} does not exist !` });
+    const result = await converges(lineinfileModule, { path, line: 'a=1', create: true, mode: '0600' });
+    expect(result.msg).toBe('line added');
+    expect(readFileSync(path, 'utf8')).toBe('a=1\n');
+    expect(modeOf(path)).toBe('0600');
+  });
+
+  test('state absent removes every matching line', async () => {
+    const path = join(dir, 'f');
+    writeFileSync(path, 'keep\ndrop 1\nkeep too\ndrop 2\n');
+    const result = await converges(lineinfileModule, { path, regexp: '^drop', state: 'absent' });
+    expect(result).toMatchObject({ msg: '2 line(s) removed', found: 2 });
+    expect(readFileSync(path, 'utf8')).toBe('keep\nkeep too\n');
+  });
+
+  test('mode change only: the message says so', async () => {
+    const path = join(dir, 'f');
+    writeFileSync(path, 'a\n');
+    const { result } = await run(lineinfileModule, { path, line: 'a', mode: '0600' });
+    expect(result).toMatchObject({ changed: true, msg: 'ownership, perms or SE linux context changed' });
+  });
+
+  const edit = (original: string, args: Record<string, unknown>) => editLines(original, lineinfileArgs.parse({ path: '/f', ...args }));
+  test.each([
+    ['insertafter a regex (last match)', 'a\n[x]\nb\n[x]\nc\n', { line: 'new', insertafter: '^\\[x\\]' }, 'a\n[x]\nb\n[x]\nnew\nc\n'],
+    ['insertafter firstmatch', 'a\n[x]\nb\n[x]\n', { line: 'new', insertafter: '^\\[x\\]', firstmatch: true }, 'a\n[x]\nnew\nb\n[x]\n'],
+    ['insertbefore a regex', 'a\nb\n', { line: 'new', insertbefore: '^b' }, 'a\nnew\nb\n'],
+    ['insertbefore BOF', 'a\n', { line: '#!/bin/sh', insertbefore: 'BOF' }, '#!/bin/sh\na\n'],
+    ['insertafter matching nothing goes to EOF', 'a\n', { line: 'z', insertafter: '^nothing' }, 'a\nz\n'],
+    ['regexp replaces the last match', 'x=1\nx=2\n', { regexp: '^x=', line: 'x=3' }, 'x=1\nx=3\n'],
+    ['regexp matching nothing but the line is present', 'x=3\n', { regexp: '^y=', line: 'x=3' }, 'x=3\n'],
+    ['backrefs', 'ExecStart=/bin/app --port 1\n', { regexp: '^(ExecStart=\\S+) --port \\d+$', line: '\\1 --port 2', backrefs: true }, 'ExecStart=/bin/app --port 2\n'],
+    ['backrefs with no match changes nothing', 'a\n', { regexp: '^(b)$', line: '\\1c', backrefs: true }, 'a\n'],
+    ['named groups, Python style', 'k: v\n', { regexp: '^(?P<key>\\w+): v$', line: '\\g<key>: w', backrefs: true }, 'k: w\n'],
+    ['search_string', 'url = http://old\n', { search_string: 'http://old', line: 'url = http://new' }, 'url = http://new\n'],
+    ['CRLF line endings are kept', 'a\r\nb\r\n', { regexp: '^a', line: 'A' }, 'A\r\nb\r\n'],
+  ])('%s', (_name, original, args, expected) => {
+    expect(edit(original, args).content).toBe(expected);
+    // And the result is a fixed point.
+    expect(edit(expected, args).changed).toBe(false);
+  });
+});
+
+describe('blockinfile', () => {
+  const args = (path: string, block: string, extra: Record<string, unknown> = {}) => ({ path, block, ...extra });
+
+  test('inserts a marked block, replaces it in place, removes it', async () => {
+    const path = join(dir, 'config.toml');
+    writeFileSync(path, 'version = 2\n[plugins]\n');
+    const inserted = await converges(blockinfileModule, args(path, '[mirrors]\nendpoint = "http://10.0.0.5:5000"'));
+    expect(inserted.msg).toBe('Block inserted');
+    expect(readFileSync(path, 'utf8')).toBe(
+      'version = 2\n[plugins]\n# BEGIN ANSIBLE MANAGED BLOCK\n[mirrors]\nendpoint = "http://10.0.0.5:5000"\n# END ANSIBLE MANAGED BLOCK\n',
+    );
+    writeFileSync(path, `${readFileSync(path, 'utf8')}tail\n`);
+    await converges(blockinfileModule, args(path, 'replaced'));
+    expect(readFileSync(path, 'utf8')).toBe('version = 2\n[plugins]\n# BEGIN ANSIBLE MANAGED BLOCK\nreplaced\n# END ANSIBLE MANAGED BLOCK\ntail\n');
+    const removed = await converges(blockinfileModule, args(path, '', { state: 'absent' }));
+    expect(removed.msg).toBe('Block removed');
+    expect(readFileSync(path, 'utf8')).toBe('version = 2\n[plugins]\ntail\n');
+  });
+
+  test('custom markers, insertbefore, create', async () => {
+    const path = join(dir, 'hosts');
+    const result = await converges(blockinfileModule, args(path, '10.0.0.5 mirror', { create: true, marker: '## {mark} mirror', marker_begin: 'start', marker_end: 'stop' }));
+    expect(result.msg).toBe('File created');
+    expect(readFileSync(path, 'utf8')).toBe('## start mirror\n10.0.0.5 mirror\n## stop mirror\n');
+    const missing = await run(blockinfileModule, args(join(dir, 'none'), 'x'));
+    expect(missing.result).toMatchObject({ failed: true, msg: `Path ${join(dir, 'none')} does not exist !` });
+  });
+
+  test.each([
+    ['insertbefore BOF', 'a\n', { insertbefore: 'BOF' }, '# BEGIN ANSIBLE MANAGED BLOCK\nB\n# END ANSIBLE MANAGED BLOCK\na\n'],
+    ['insertafter a regex', 'a\nb\n', { insertafter: '^a' }, 'a\n# BEGIN ANSIBLE MANAGED BLOCK\nB\n# END ANSIBLE MANAGED BLOCK\nb\n'],
+    ['insertbefore a regex', 'a\nb\n', { insertbefore: '^b' }, 'a\n# BEGIN ANSIBLE MANAGED BLOCK\nB\n# END ANSIBLE MANAGED BLOCK\nb\n'],
+    ['no final newline', 'a', {}, 'a\n# BEGIN ANSIBLE MANAGED BLOCK\nB\n# END ANSIBLE MANAGED BLOCK\n'],
+  ])('%s', (_name, original, extra, expected) => {
+    const parsed = blockinfileArgs.parse({ path: '/f', block: 'B', ...extra });
+    expect(editBlock(original, parsed)).toBe(expected);
+    expect(editBlock(expected, parsed)).toBe(expected);
+  });
+});
+
+describe('stat', () => {
+  test('a file: Ansible fields and the sha1 checksum', async () => {
+    const path = join(dir, 'f');
+    writeFileSync(path, 'hello\n');
+    chmodSync(path, 0o640);
+    const { result, execs } = await run(statModule, { path });
+    expect(execs).toBe(1);
+    expect(result.changed).toBe(false);
+    expect(result.stat).toMatchObject({ exists: true, isreg: true, isdir: false, islnk: false, mode: '0640', uid: 0, gid: 0, pw_name: 'root', gr_name: 'root', size: 6, checksum: sha1('hello\n') });
+    expect((result.stat as { mtime: number }).mtime).toBe(Math.floor(statSync(path).mtimeMs / 1000));
+    expect((await run(statModule, { path, get_checksum: false })).result.stat).not.toHaveProperty('checksum');
+  });
+
+  test('missing path, directory, symlink with and without follow', async () => {
+    expect((await run(statModule, { path: join(dir, 'nope') })).result.stat).toEqual({ exists: false });
+    expect((await run(statModule, { path: dir })).result.stat).toMatchObject({ exists: true, isdir: true });
+    writeFileSync(join(dir, 'target'), 'x');
+    symlinkSync('target', join(dir, 'link'));
+    expect((await run(statModule, { path: join(dir, 'link') })).result.stat).toMatchObject({ islnk: true, isreg: false, lnk_source: join(dir, 'target'), lnk_target: 'target' });
+    expect((await run(statModule, { path: join(dir, 'link'), follow: true })).result.stat).toMatchObject({ islnk: false, isreg: true, size: 1, checksum: sha1('x') });
+  });
+});
+
+describe('slurp', () => {
+  test('returns the content base64-encoded', async () => {
+    const blob = readFileSync(join(fixtures, 'files', 'blob.bin'));
+    writeFileSync(join(dir, 'blob'), blob);
+    const { result, execs } = await run(slurpModule, { src: join(dir, 'blob') });
+    expect(execs).toBe(1);
+    expect(result).toMatchObject({ changed: false, encoding: 'base64', content: blob.toString('base64') });
+  });
+
+  test('missing file and directory fail naming the path', async () => {
+    expect((await run(slurpModule, { path: join(dir, 'nope') })).result).toMatchObject({ failed: true, msg: `file not found: ${join(dir, 'nope')}` });
+    expect((await run(slurpModule, { src: dir })).result).toMatchObject({ failed: true, msg: `source ${dir} is a directory and must be a file` });
+  });
+});
+
+describe('modes', () => {
+  test.each([
+    ['0644', '0', false, '644'],
+    ['644', '0', false, '644'],
+    ['0o750', '0', false, '750'],
+    [644, '0', false, '644'],
+    [0o755, '0', false, '755'],
+    ['u=rw,g=r,o=r', '777', false, '644'],
+    ['u+x,go-w', '666', false, '744'],
+    ['a=rX', '700', true, '555'],
+    ['a=rX', '600', false, '444'],
+    ['u=rwxs,o+t', '0', true, '5700'],
+  ])('%p on mode %s (directory: %s) gives %s', (spec, current, isDir, expected) => {
+    expect(resolveMode(spec, parseInt(current, 8), isDir).toString(8)).toBe(expected);
+  });
+
+  test('a bad mode fails the task with the expected forms', async () => {
+    const { result } = await run(copyModule, { content: 'x', dest: join(dir, 'f'), mode: 'rw-r--r--' });
+    expect(result).toMatchObject({ failed: true });
+    expect(result.msg).toContain("expected octal like '0644' or symbolic like 'u=rw,g=r,o=r'");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('unified diff', () => {
+  test.each([
+    ['one line changed', 'a\nb\nc\n', 'a\nB\nc\n'],
+    ['created', '', 'x\ny\n'],
+    ['emptied', 'x\n', ''],
+    ['two hunks', '1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n', '0\n1\n2\n3\n4\nfive\n6\n7\n8\n9\n10\n11\n12\n13\nfourteen\n15\n'],
+    ['final newline added', 'a\nb', 'a\nb\n'],
+    ['mixed', 'a\nb\nc\nd\n', 'b\nd\ne\n'],
+  ])('%s: the same text as diff -u', (_name, before, after) => {
+    writeFileSync(join(dir, 'before'), before);
+    writeFileSync(join(dir, 'after'), after);
+    let expected = '';
+    try {
+      execFileSync('diff', ['-u', '--label', 'before', '--label', 'after', join(dir, 'before'), join(dir, 'after')]);
+    } catch (error) {
+      expected = String((error as { stdout: Buffer }).stdout);
+    }
+    expect(unifiedDiff(before, after)).toBe(expected);
+  });
+
+  test('equal texts give no diff', () => {
+    expect(unifiedDiff('same\n', 'same\n')).toBe('');
+  });
+});
