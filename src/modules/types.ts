@@ -14,7 +14,8 @@ export interface ModuleResult {
   changed: boolean;
   failed?: boolean;
   skipped?: boolean;
-  msg?: string;
+  /** A message for the user; `debug` may carry any value here. */
+  msg?: unknown;
   diff?: FileDiff[];
   /** Module-specific data (rc, stdout, stat, content, ...), available to `register`. */
   [key: string]: unknown;

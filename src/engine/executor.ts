@@ -1,0 +1,273 @@
+/**
+ * Runs plays: hosts in batches (`serial`), tasks in lockstep across the batch (Ansible's
+ * linear strategy) with at most `forks` hosts at once, handlers at the end of each section.
+ * A failed or unreachable host leaves the play; the others go on.
+ */
+import pLimit from 'p-limit';
+import { groupsOfHost, hostVariables, selectHosts, type Inventory } from '../inventory/index.js';
+import type { BlockTask, ModuleTask, Play, Playbook, Task, Vars } from '../playbook/model.js';
+import { loadVarsFile } from '../playbook/load.js';
+import { emptyStats, type HostStats, type Reporter } from '../report/types.js';
+import { InputError } from '../source.js';
+import { renderString } from '../template/index.js';
+import { ConnectionPool, type ConnectionDefaults } from './connections.js';
+import { factVariables, gatherFacts } from './facts.js';
+import { runTaskOnHost, type HostState, type PlayContext } from './task.js';
+import { UnreachableError } from '../transport/types.js';
+import { selectedByTags } from './tags.js';
+import { resolve } from 'node:path';
+
+export interface RunOptions extends ConnectionDefaults {
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+  extraVars: Vars;
+  check: boolean;
+  diff: boolean;
+  forks: number;
+  become?: boolean;
+  becomeUser?: string;
+  startAtTask?: string;
+  forceHandlers?: boolean;
+  verbosity: number;
+}
+
+export interface RunOutcome {
+  stats: Record<string, HostStats>;
+  /** Round trips per host (for benchmarks and -vvv). */
+  roundTrips: Record<string, number>;
+}
+
+export async function runPlaybook(playbook: Playbook, inventory: Inventory, options: RunOptions, reporter: Reporter): Promise<RunOutcome> {
+  const pool = new ConnectionPool(options);
+  const hosts = new Map<string, HostState>();
+  const stats: Record<string, HostStats> = {};
+  const startAt = { pending: options.startAtTask };
+  try {
+    for (const play of playbook.plays) {
+      await runPlay(play, { inventory, options, reporter, pool, hosts, stats, startAt, playbookDir: playbook.dir });
+    }
+  } finally {
+    reporter.recap(stats);
+    await pool.closeAll().catch(() => undefined);
+  }
+  return { stats, roundTrips: await pool.roundTrips() };
+}
+
+interface RunState {
+  inventory: Inventory;
+  options: RunOptions;
+  reporter: Reporter;
+  pool: ConnectionPool;
+  hosts: Map<string, HostState>;
+  stats: Record<string, HostStats>;
+  startAt: { pending?: string };
+  playbookDir: string;
+}
+
+function hostState(state: RunState, name: string): HostState {
+  let host = state.hosts.get(name);
+  if (!host) {
+    host = {
+      name,
+      inventoryVars: hostVariables(state.inventory, name, { playbookDir: state.playbookDir }),
+      facts: {},
+      hostVars: {},
+      failed: false,
+      unreachable: false,
+      notified: new Set(),
+      stats: (state.stats[name] ??= emptyStats()),
+    };
+    state.hosts.set(name, host);
+  }
+  return host;
+}
+
+function batches(hosts: string[], serial: Array<number | string> | undefined): string[][] {
+  if (!serial || serial.length === 0) return [hosts];
+  const result: string[][] = [];
+  let index = 0;
+  let step = 0;
+  while (index < hosts.length) {
+    const spec = serial[Math.min(step, serial.length - 1)]!;
+    const size = typeof spec === 'string' && spec.endsWith('%') ? Math.max(1, Math.floor((hosts.length * parseFloat(spec)) / 100)) : Math.max(1, Number(spec));
+    result.push(hosts.slice(index, index + size));
+    index += size;
+    step++;
+  }
+  return result;
+}
+
+/** Every `notify` must name a handler (or a `listen` topic): caught before anything runs. */
+function checkNotifications(play: Play): void {
+  const known = new Set(play.handlers.flatMap((handler) => [handler.name, ...handler.listen]));
+  const visit = (task: Task): void => {
+    if (task.kind === 'block') return [...task.block, ...task.rescue, ...task.always].forEach(visit);
+    for (const name of task.notify) {
+      if (!name.includes('{{') && !known.has(name)) {
+        throw new InputError(`notify: no handler named '${name}'`, task.pos, known.size ? `handlers: ${[...known].join(', ')}` : 'define it under handlers:');
+      }
+    }
+  };
+  play.sections.flat().forEach(visit);
+  play.handlers.forEach(visit);
+}
+
+async function runPlay(play: Play, state: RunState): Promise<void> {
+  checkNotifications(play);
+  const pattern = play.hosts.includes('{{') ? String(renderString(play.hosts, { ...play.vars, ...state.options.extraVars })) : play.hosts;
+  const selected = selectHosts(state.inventory, pattern, state.options.limit);
+  state.reporter.playStart(play.name, selected);
+  if (selected.length === 0) {
+    state.reporter.warning(`no hosts matched '${pattern}'${state.options.limit ? ` with limit '${state.options.limit}'` : ''}; skipping play`);
+    return;
+  }
+  const varsFiles: Vars = {};
+  const playVarsForFiles = { ...play.vars, ...state.options.extraVars };
+  for (const file of play.varsFiles) {
+    const path = resolve(play.dir, String(renderString(file, playVarsForFiles)));
+    Object.assign(varsFiles, loadVarsFile(path, play.pos));
+  }
+  const ctx: PlayContext = {
+    play,
+    playVars: { ...play.vars, ...varsFiles },
+    roleDefaults: Object.assign({}, ...play.roles.map((role) => role.defaults)),
+    roleVars: Object.assign({}, ...play.roles.map((role) => role.vars)),
+    options: state.options,
+    reporter: state.reporter,
+    pool: state.pool,
+    inventory: state.inventory,
+    hosts: state.hosts,
+    playHosts: selected,
+    hostState: (name) => hostState(state, name),
+    groupsOf: (name) => groupsOfHost(state.inventory, name),
+    playbookDir: state.playbookDir,
+    aborted: false,
+  };
+
+  for (const batch of batches(selected, play.serial)) {
+    const batchHosts = batch.map((name) => hostState(state, name)).filter((host) => !host.failed && !host.unreachable);
+    ctx.playBatch = batch;
+    if (play.gatherFacts) await gatherAll(batchHosts, ctx);
+    for (const section of play.sections) {
+      await runTasks(section, batchHosts, ctx);
+      await flushHandlers(batchHosts, ctx);
+      if (ctx.aborted) break;
+    }
+    if (ctx.aborted) break;
+  }
+}
+
+async function gatherAll(hosts: HostState[], ctx: PlayContext): Promise<void> {
+  const limit = pLimit(ctx.options.forks);
+  const active = hosts.filter((host) => !host.unreachable);
+  if (active.length === 0) return;
+  const task = { name: 'Gathering Facts', pos: ctx.play.pos };
+  ctx.reporter.taskStart(task);
+  await Promise.all(
+    active.map((host) =>
+      limit(async () => {
+        try {
+          const transport = await ctx.pool.get(host.name, ctx.hostState(host.name).inventoryVars);
+          host.facts = factVariables(await gatherFacts(transport));
+          host.stats.ok++;
+          ctx.reporter.result({ host: host.name, task, status: 'ok', result: { changed: false } });
+        } catch (error) {
+          markUnreachableOrFailed(host, error, task, ctx);
+        }
+      }),
+    ),
+  );
+}
+
+export function markUnreachableOrFailed(host: HostState, error: unknown, task: { name: string }, ctx: PlayContext): void {
+  const message = error instanceof InputError ? error.describe() : (error as Error).message;
+  if (error instanceof UnreachableError) {
+    host.unreachable = true;
+    host.stats.unreachable++;
+    ctx.reporter.result({ host: host.name, task, status: 'unreachable', result: { changed: false, unreachable: true, msg: message } });
+  } else {
+    host.failed = true;
+    host.stats.failed++;
+    ctx.reporter.result({ host: host.name, task, status: 'failed', result: { changed: false, failed: true, msg: message } });
+  }
+}
+
+function active(hosts: HostState[]): HostState[] {
+  return hosts.filter((host) => !host.failed && !host.unreachable);
+}
+
+async function runTasks(tasks: Task[], hosts: HostState[], ctx: PlayContext): Promise<void> {
+  for (const task of tasks) {
+    if (ctx.aborted) return;
+    const running = active(hosts);
+    if (running.length === 0) return;
+    if (task.kind === 'block') await runBlock(task, running, ctx);
+    else await runModuleTask(task, running, ctx, false);
+  }
+}
+
+async function runBlock(block: BlockTask, hosts: HostState[], ctx: PlayContext): Promise<void> {
+  await runTasks(block.block, hosts, ctx);
+  const failedInBlock = hosts.filter((host) => host.failed && !host.unreachable);
+  if (block.rescue.length && failedInBlock.length) {
+    for (const host of failedInBlock) {
+      host.failed = false;
+      host.stats.failed--;
+      host.stats.rescued++;
+    }
+    ctx.aborted = false;
+    await runTasks(block.rescue, failedInBlock, ctx);
+  }
+  if (block.always.length) {
+    const stillFailed = hosts.filter((host) => host.failed && !host.unreachable);
+    for (const host of stillFailed) host.failed = false;
+    await runTasks(block.always, hosts.filter((host) => !host.unreachable), ctx);
+    for (const host of stillFailed) host.failed = true;
+  }
+}
+
+/** Whether a task is selected by --tags/--skip-tags and --start-at-task (static, not shown when not). */
+function selected(task: ModuleTask, ctx: PlayContext): boolean {
+  if (!selectedByTags(task.tags, ctx.options.tags, ctx.options.skipTags)) return false;
+  const startAt = ctx.options.startAtTask;
+  if (startAt !== undefined && (ctx as PlayContext & { startAtDone?: boolean }).startAtDone !== true) {
+    if (task.name !== startAt && !task.name.endsWith(` : ${startAt}`)) return false;
+    (ctx as PlayContext & { startAtDone?: boolean }).startAtDone = true;
+  }
+  return true;
+}
+
+async function runModuleTask(task: ModuleTask, hosts: HostState[], ctx: PlayContext, handler: boolean): Promise<void> {
+  if (!handler && !selected(task, ctx)) return;
+  ctx.reporter.taskStart({ name: task.name, role: task.role?.name, module: task.module.name, pos: task.pos, handler });
+  const targets = task.runOnce ? hosts.slice(0, 1) : hosts;
+  const limit = pLimit(ctx.options.forks);
+  await Promise.all(targets.map((host) => limit(() => runTaskOnHost(task, host, ctx, handler))));
+  if (task.runOnce && task.register && targets[0]) {
+    const registered = targets[0].hostVars[task.register];
+    for (const host of hosts.slice(1)) host.hostVars[task.register] = registered;
+  }
+  const newlyFailed = targets.some((host) => host.failed && !host.unreachable);
+  if (newlyFailed && ctx.play.anyErrorsFatal) ctx.aborted = true;
+  if (ctx.play.maxFailPercentage !== undefined && ctx.playBatch) {
+    const failed = ctx.playBatch.filter((name) => ctx.hosts.get(name)?.failed).length;
+    if ((failed / ctx.playBatch.length) * 100 > ctx.play.maxFailPercentage) ctx.aborted = true;
+  }
+}
+
+async function flushHandlers(hosts: HostState[], ctx: PlayContext): Promise<void> {
+  const force = ctx.options.forceHandlers || ctx.play.forceHandlers;
+  for (const handler of ctx.play.handlers) {
+    const names = [handler.name, ...handler.listen];
+    const notified = hosts.filter(
+      (host) => !host.unreachable && (force || !host.failed) && names.some((name) => host.notified.has(name)),
+    );
+    if (notified.length === 0) continue;
+    const wasFailed = notified.filter((host) => host.failed);
+    for (const host of wasFailed) host.failed = false;
+    await runModuleTask(handler, notified, ctx, true);
+    for (const host of wasFailed) host.failed = true;
+  }
+  for (const host of hosts) host.notified.clear();
+}

@@ -1,0 +1,368 @@
+/**
+ * One task on one host: conditions, loops, retries, changed_when/failed_when, register,
+ * notify, and the result the reporters see.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Inventory } from '../inventory/index.js';
+import type { ModuleContext, ModuleResult } from '../modules/types.js';
+import type { Condition, ModuleTask, Play, Vars } from '../playbook/model.js';
+import { NO_LOG_MESSAGE, redact, secretValues } from '../report/redact.js';
+import type { HostStats, Reporter, ResultStatus, TaskInfo } from '../report/types.js';
+import { InputError } from '../source.js';
+import { evaluateCondition, renderString, renderTemplate, renderValue } from '../template/index.js';
+import type { Transport } from '../transport/types.js';
+import { UnreachableError } from '../transport/types.js';
+import type { ConnectionPool } from './connections.js';
+import type { RunOptions } from './executor.js';
+import { lazyVars, materialize } from './vars.js';
+import { validate } from '../playbook/validate.js';
+
+export interface HostState {
+  name: string;
+  inventoryVars: Vars;
+  facts: Vars;
+  /** Registered results and set_fact. */
+  hostVars: Vars;
+  failed: boolean;
+  unreachable: boolean;
+  notified: Set<string>;
+  stats: HostStats;
+}
+
+export interface PlayContext {
+  play: Play;
+  playVars: Vars;
+  roleDefaults: Vars;
+  roleVars: Vars;
+  options: RunOptions;
+  reporter: Reporter;
+  pool: ConnectionPool;
+  inventory: Inventory;
+  hosts: Map<string, HostState>;
+  playHosts: string[];
+  playBatch?: string[];
+  hostState(name: string): HostState;
+  groupsOf(name: string): string[];
+  playbookDir: string;
+  aborted: boolean;
+}
+
+const OMIT = '__omit_place_holder__tsrun';
+
+/** `hostvars[name]`: a host's inventory vars, facts and registered vars, read on demand. */
+function hostvarsProxy(ctx: PlayContext): Vars {
+  return new Proxy({} as Vars, {
+    get(_target, key) {
+      if (typeof key !== 'string') return undefined;
+      if (!ctx.inventory.hosts.has(key)) return undefined;
+      const host = ctx.hostState(key);
+      return lazyVars({ ...host.inventoryVars, ...host.facts, ...host.hostVars, ...ctx.options.extraVars });
+    },
+    has: (_target, key) => typeof key === 'string' && ctx.inventory.hosts.has(key),
+    ownKeys: () => [...ctx.inventory.hosts.keys()],
+    getOwnPropertyDescriptor: (_target, key) =>
+      typeof key === 'string' && ctx.inventory.hosts.has(key) ? { enumerable: true, configurable: true, value: undefined } : undefined,
+  });
+}
+
+export function taskVars(task: ModuleTask, host: HostState, ctx: PlayContext): Vars {
+  const check = task.checkMode ?? ctx.options.check;
+  return lazyVars({
+    ...ctx.roleDefaults,
+    ...task.role?.defaults,
+    ...host.inventoryVars,
+    ...host.facts,
+    ...ctx.playVars,
+    ...ctx.roleVars,
+    ...task.role?.vars,
+    ...task.vars,
+    ...host.hostVars,
+    ...ctx.options.extraVars,
+    inventory_hostname: host.name,
+    inventory_hostname_short: host.name.split('.')[0],
+    hostvars: hostvarsProxy(ctx),
+    play_hosts: ctx.playBatch ?? ctx.playHosts,
+    ansible_play_hosts: ctx.playHosts.filter((name) => !ctx.hosts.get(name)?.failed && !ctx.hosts.get(name)?.unreachable),
+    ansible_play_hosts_all: ctx.playHosts,
+    ansible_play_batch: ctx.playBatch ?? ctx.playHosts,
+    ansible_check_mode: check,
+    ansible_diff_mode: task.diff ?? ctx.options.diff,
+    playbook_dir: ctx.playbookDir,
+    role_name: task.role?.name,
+    role_path: task.role?.dir,
+    omit: OMIT,
+  });
+}
+
+function stripOmitted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.filter((item) => item !== OMIT).map(stripOmitted);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== OMIT).map(([k, v]) => [k, stripOmitted(v)]));
+  }
+  return value;
+}
+
+function conditionsHold(conditions: Condition[], vars: Vars, task: ModuleTask): boolean {
+  return conditions.every((condition) => evaluateCondition(condition, vars, task.pos));
+}
+
+function findLocalFile(task: ModuleTask, ctx: PlayContext, kind: 'files' | 'templates', name: string): string {
+  const candidates = [
+    ...(task.role ? [join(task.role.dir, kind, name), join(task.role.dir, name)] : []),
+    join(ctx.play.dir, kind, name),
+    resolve(ctx.play.dir, name),
+  ];
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) throw new InputError(`${kind === 'files' ? 'file' : 'template'} '${name}' not found`, task.pos, `looked in: ${candidates.join(', ')}`);
+  return found;
+}
+
+interface Outcome {
+  result: ModuleResult;
+  status: ResultStatus;
+  ignored?: boolean;
+}
+
+/** Decide the final status of one module result after changed_when / failed_when. */
+function classify(task: ModuleTask, result: ModuleResult, vars: Vars): ModuleResult {
+  if (!task.changedWhen && !task.failedWhen) return result;
+  const scope = task.register ? lazyVars({ ...vars, [task.register]: result }) : vars;
+  const withResult = new Proxy(scope, {
+    get: (target, key, receiver) => (typeof key === 'string' && !(key in target) && key in result ? result[key] : Reflect.get(target, key, receiver)),
+    has: (target, key) => key in target || (typeof key === 'string' && key in result),
+  });
+  const classified = { ...result };
+  if (task.changedWhen) classified.changed = conditionsHold(task.changedWhen, withResult, task);
+  if (task.failedWhen) {
+    classified.failed = task.failedWhen.some((condition) => evaluateCondition(condition, withResult, task.pos));
+    if (classified.failed && !classified.msg) classified.msg = `failed_when condition was true: ${task.failedWhen.join(' or ')}`;
+  }
+  return classified;
+}
+
+async function transportFor(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayContext): Promise<{ transport?: Transport; delegatedTo?: string }> {
+  if (task.module.local) return {};
+  if (task.delegateTo) {
+    const target = String(renderString(task.delegateTo, vars, task.pos));
+    const targetVars = ctx.inventory.hosts.has(target)
+      ? ctx.hostState(target).inventoryVars
+      : { ansible_connection: target === 'localhost' || target === '127.0.0.1' ? 'local' : 'ssh', ansible_host: target };
+    return { transport: await ctx.pool.get(target, targetVars), delegatedTo: target };
+  }
+  return { transport: await ctx.pool.get(host.name, host.inventoryVars) };
+}
+
+/** Run the module once (with retries/until) for the given variables. */
+async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayContext): Promise<{ result: ModuleResult; delegatedTo?: string }> {
+  const rendered = stripOmitted(materialize(renderValue(task.args, vars, task.pos)));
+  const args = validate(task.module.schema, rendered, `${task.module.name} arguments`, { fallbackPos: task.pos });
+  const { transport, delegatedTo } = await transportFor(task, host, vars, ctx);
+  const become = task.become ?? ctx.play.become ?? ctx.options.become ?? truthyVar(vars.ansible_become);
+  const becomeUser = become ? (task.becomeUser ?? ctx.play.becomeUser ?? ctx.options.becomeUser ?? strVar(vars.ansible_become_user) ?? 'root') : undefined;
+  const environment = Object.keys(task.environment).length
+    ? Object.fromEntries(Object.entries(renderValue(task.environment, vars, task.pos) as Record<string, unknown>).map(([k, v]) => [k, String(v)]))
+    : undefined;
+  const moduleContext: ModuleContext = {
+    host: host.name,
+    exec: (script, options) => {
+      if (!transport) throw new Error(`${task.module.name} runs on the controller and cannot run commands`);
+      return transport.exec(script, { ...options, becomeUser, env: environment });
+    },
+    check: task.checkMode ?? ctx.options.check,
+    diff: task.diff ?? ctx.options.diff,
+    vars,
+    render: (text, origin) => renderTemplate(text, vars, origin),
+    findLocalFile: (kind, name) => findLocalFile(task, ctx, kind, name),
+    taskPos: task.pos,
+  };
+
+  const retries = task.until ? Number(task.retries === undefined ? 3 : renderString(String(task.retries), vars)) : 0;
+  const delay = Number(task.delay === undefined ? 5 : renderString(String(task.delay), vars));
+  let result: ModuleResult = { changed: false };
+  for (let attempt = 1; ; attempt++) {
+    result = classify(task, await task.module.run(args, moduleContext), vars);
+    if (!task.until) break;
+    const scope = lazyVars({ ...vars, ...(task.register ? { [task.register]: result } : {}) });
+    const withResult = new Proxy(scope, {
+      get: (target, key, receiver) => (typeof key === 'string' && !(key in target) && key in result ? result[key] : Reflect.get(target, key, receiver)),
+      has: (target, key) => key in target || (typeof key === 'string' && key in result),
+    });
+    if (!result.failed && conditionsHold(task.until, withResult, task)) {
+      result = { ...result, attempts: attempt };
+      break;
+    }
+    if (attempt > retries) {
+      result = { ...result, failed: true, attempts: attempt, msg: result.msg ?? `retries exhausted (${attempt} attempts), until condition never held` };
+      break;
+    }
+    await sleep(delay * 1000);
+  }
+  return { result, delegatedTo };
+}
+
+const truthyVar = (value: unknown): boolean | undefined =>
+  value === undefined ? undefined : value === true || value === 'true' || value === 'True' || value === 'yes' || value === 1;
+const strVar = (value: unknown): string | undefined => (value === undefined || value === null ? undefined : String(value));
+
+function statusOf(result: ModuleResult): ResultStatus {
+  if (result.failed) return 'failed';
+  if (result.skipped) return 'skipped';
+  return result.changed ? 'changed' : 'ok';
+}
+
+function errorResult(error: unknown): ModuleResult {
+  if (error instanceof UnreachableError) return { changed: false, unreachable: true, msg: error.message };
+  const msg = error instanceof InputError ? error.describe() : error instanceof Error ? error.message : String(error);
+  return { changed: false, failed: true, msg };
+}
+
+export async function runTaskOnHost(task: ModuleTask, host: HostState, ctx: PlayContext, handler: boolean): Promise<void> {
+  const info: TaskInfo = { name: task.name, role: task.role?.name, module: task.module.name, pos: task.pos, handler };
+  const report = (status: ResultStatus, result: ModuleResult, extra: { item?: unknown; delegatedTo?: string; ignored?: boolean } = {}): void => {
+    let shown = result;
+    if (task.noLog) shown = { changed: result.changed, failed: result.failed, skipped: result.skipped, censored: NO_LOG_MESSAGE };
+    let secrets: string[] = [];
+    try {
+      secrets = secretValues(taskVarsSafe);
+    } catch {
+      secrets = [];
+    }
+    ctx.reporter.result({ host: host.name, task: info, status, result: redact(shown, secrets), ...extra });
+  };
+  let taskVarsSafe: Vars = {};
+
+  let outcome: Outcome;
+  let vars: Vars;
+  try {
+    vars = taskVars(task, host, ctx);
+    taskVarsSafe = vars;
+    outcome = task.loop === undefined ? await runSingle(task, host, vars, ctx, report) : await runLoop(task, host, vars, ctx, report);
+  } catch (error) {
+    const result = errorResult(error);
+    outcome = { result, status: result.unreachable ? 'unreachable' : 'failed' };
+    report(outcome.status, outcome.result);
+    vars = {};
+  }
+  finish(task, host, ctx, outcome, report);
+}
+
+type Report = (status: ResultStatus, result: ModuleResult, extra?: { item?: unknown; delegatedTo?: string; ignored?: boolean }) => void;
+
+async function runSingle(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayContext, report: Report): Promise<Outcome> {
+  if (task.when.length && !conditionsHold(task.when, vars, task)) {
+    const result = { changed: false, skipped: true, skip_reason: 'Conditional result was False' };
+    report('skipped', result);
+    return { result, status: 'skipped' };
+  }
+  let executed: { result: ModuleResult; delegatedTo?: string };
+  try {
+    executed = await execute(task, host, vars, ctx);
+  } catch (error) {
+    const result = errorResult(error);
+    const status: ResultStatus = result.unreachable ? 'unreachable' : 'failed';
+    const ignored = status === 'failed' && ignoreErrors(task, vars);
+    report(status, result, { ignored });
+    return { result, status, ignored };
+  }
+  const status = statusOf(executed.result);
+  const ignored = status === 'failed' && ignoreErrors(task, vars);
+  report(status, executed.result, { delegatedTo: executed.delegatedTo, ignored });
+  return { result: executed.result, status, ignored };
+}
+
+function ignoreErrors(task: ModuleTask, vars: Vars): boolean {
+  if (task.ignoreErrors === undefined) return false;
+  if (typeof task.ignoreErrors === 'boolean') return task.ignoreErrors;
+  return evaluateCondition(task.ignoreErrors, vars, task.pos);
+}
+
+function itemLabel(task: ModuleTask, item: unknown, vars: Vars): unknown {
+  if (task.loopLabel !== undefined) return renderString(task.loopLabel, vars, task.pos);
+  return item;
+}
+
+async function runLoop(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayContext, report: Report): Promise<Outcome> {
+  const items = typeof task.loop === 'string' ? renderString(task.loop, vars, task.pos) : renderValue(task.loop, vars, task.pos);
+  if (!Array.isArray(items)) {
+    throw new InputError(`loop: expected a list, got ${items === null ? 'null' : typeof items}`, task.pos, 'use a list, or a variable holding one (dict2items for a mapping)');
+  }
+  const results: ModuleResult[] = [];
+  let unreachable = false;
+  for (const [index, item] of items.entries()) {
+    const loopVars = lazyVars({
+      ...vars,
+      [task.loopVar]: item,
+      ...(task.indexVar ? { [task.indexVar]: index } : {}),
+      ansible_loop_var: task.loopVar,
+      ansible_loop: { index: index + 1, index0: index, first: index === 0, last: index === items.length - 1, length: items.length },
+    });
+    const label = itemLabel(task, item, loopVars);
+    let itemResult: ModuleResult;
+    let delegatedTo: string | undefined;
+    if (task.when.length && !conditionsHold(task.when, loopVars, task)) {
+      itemResult = { changed: false, skipped: true, skip_reason: 'Conditional result was False' };
+    } else {
+      try {
+        const executed = await execute(task, host, loopVars, ctx);
+        itemResult = executed.result;
+        delegatedTo = executed.delegatedTo;
+      } catch (error) {
+        itemResult = errorResult(error);
+      }
+    }
+    itemResult = { ...itemResult, [task.loopVar]: item, ansible_loop_var: task.loopVar };
+    results.push(itemResult);
+    const status: ResultStatus = itemResult.unreachable ? 'unreachable' : statusOf(itemResult);
+    report(status, itemResult, { item: label, delegatedTo, ignored: status === 'failed' && ignoreErrors(task, loopVars) });
+    if (itemResult.unreachable) {
+      unreachable = true;
+      break;
+    }
+  }
+  const failed = results.some((r) => r.failed);
+  const result: ModuleResult = {
+    changed: results.some((r) => r.changed),
+    failed,
+    skipped: results.length === 0 || results.every((r) => r.skipped),
+    results,
+    msg: failed ? 'One or more items failed' : 'All items completed',
+  };
+  if (unreachable) return { result: { ...result, unreachable: true }, status: 'unreachable' };
+  const status = statusOf(result);
+  return { result, status, ignored: status === 'failed' && ignoreErrors(task, vars) };
+}
+
+function finish(task: ModuleTask, host: HostState, ctx: PlayContext, outcome: Outcome, _report: Report): void {
+  const { result, status, ignored } = outcome;
+  if (task.register) host.hostVars[task.register] = result;
+  const facts = result.ansible_facts;
+  if (facts && typeof facts === 'object' && status !== 'failed') Object.assign(host.hostVars, facts);
+  switch (status) {
+    case 'unreachable':
+      host.unreachable = true;
+      host.stats.unreachable++;
+      return;
+    case 'failed':
+      if (ignored) {
+        host.stats.ignored++;
+        host.stats.ok++;
+      } else {
+        host.failed = true;
+        host.stats.failed++;
+      }
+      return;
+    case 'skipped':
+      host.stats.skipped++;
+      return;
+    case 'changed':
+      host.stats.changed++;
+      host.stats.ok++;
+      for (const name of task.notify) host.notified.add(name.includes('{{') ? String(renderString(name, {})) : name);
+      return;
+    default:
+      host.stats.ok++;
+  }
+  void ctx;
+}

@@ -1,0 +1,82 @@
+/**
+ * Variables a task sees, by precedence (lowest first) — the documented subset of Ansible's order:
+ *
+ *   1. role defaults (every role of the play, then the task's own role)
+ *   2. inventory: `all` < parent groups < child groups < group_vars files < host vars
+ *      < host_vars files (computed by src/inventory)
+ *   3. gathered facts
+ *   4. play `vars`, then play `vars_files`
+ *   5. role vars (every role of the play, then the task's own role)
+ *   6. block and task `vars` (inner wins), role parameters
+ *   7. registered results and `set_fact`
+ *   8. extra vars (`-e`)
+ *   (loop variables and magic variables such as `inventory_hostname` sit on top)
+ *
+ * Values are templated lazily, as Ansible does: a variable whose value contains `{{ }}`
+ * is rendered when it is read, against the same variables.
+ */
+import { InputError } from '../source.js';
+import { renderString } from '../template/index.js';
+import type { Vars } from '../playbook/model.js';
+
+const RENDERING = Symbol('rendering');
+
+/** Wrap merged variables so that templated values render on read (and detect self-reference). */
+export function lazyVars(merged: Vars): Vars {
+  const cache = new Map<string, unknown>();
+  const wrapValue = (value: unknown, root: Vars, path: string): unknown => {
+    if (typeof value === 'string' && value.includes('{{')) return renderString(value, root);
+    if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) {
+      return wrapContainer(value as Vars, root, path);
+    }
+    return value;
+  };
+  const wrapContainer = (target: Vars, root: Vars, path: string): Vars =>
+    new Proxy(target, {
+      get(object, key, receiver) {
+        if (typeof key === 'symbol') return Reflect.get(object, key, receiver);
+        if (!Object.prototype.hasOwnProperty.call(object, key)) return Reflect.get(object, key, receiver);
+        return wrapValue(object[key], root, `${path}.${key}`);
+      },
+    });
+
+  const root: Vars = new Proxy(merged, {
+    get(object, key, receiver) {
+      if (typeof key === 'symbol' || !Object.prototype.hasOwnProperty.call(object, key)) return Reflect.get(object, key, receiver);
+      if (cache.has(key)) {
+        const cached = cache.get(key);
+        if (cached === RENDERING) {
+          throw new InputError(`variable '${key}' refers to itself (recursive template)`, undefined, `check the value of '${key}'`);
+        }
+        return cached;
+      }
+      const raw = object[key];
+      if (typeof raw === 'string' && raw.includes('{{')) {
+        cache.set(key, RENDERING);
+        try {
+          const value = renderString(raw, root);
+          cache.set(key, value);
+          return value;
+        } catch (error) {
+          cache.delete(key);
+          throw error;
+        }
+      }
+      const value = wrapValue(raw, root, key);
+      cache.set(key, value);
+      return value;
+    },
+  });
+  return root;
+}
+
+/** A deep plain copy: module arguments must not keep lazy proxies. */
+export function materialize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(materialize);
+  if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) {
+    const copy: Vars = {};
+    for (const key of Object.keys(value)) copy[key] = materialize((value as Vars)[key]);
+    return copy;
+  }
+  return value;
+}

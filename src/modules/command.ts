@@ -1,0 +1,118 @@
+/**
+ * `command` and `shell`: run a program on the host. `creates`/`removes` are checked in the
+ * same round trip as the command itself, so a skipped command costs one exec, not two.
+ */
+import { z } from 'zod';
+import { command as quoteWords, quote } from '../transport/quote.js';
+import type { Module, ModuleContext, ModuleResult } from './types.js';
+
+const commandArgs = z.strictObject({
+  _raw: z.string().optional(),
+  cmd: z.string().optional(),
+  argv: z.array(z.union([z.string(), z.number()])).optional(),
+  creates: z.string().optional(),
+  removes: z.string().optional(),
+  chdir: z.string().optional(),
+  stdin: z.string().optional(),
+  executable: z.string().optional(),
+  strip_empty_ends: z.boolean().optional(),
+});
+type CommandArgs = z.infer<typeof commandArgs>;
+
+/** Split a command line into words, honouring quotes (no shell features: `command` has none). */
+export function splitWords(text: string): string[] {
+  const words: string[] = [];
+  let current = '';
+  let inWord = false;
+  let quoteChar: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoteChar) {
+      if (c === quoteChar) quoteChar = null;
+      else if (c === '\\' && quoteChar === '"' && i + 1 < text.length) current += text[++i];
+      else current += c;
+    } else if (c === '"' || c === "'") {
+      quoteChar = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < text.length) {
+      current += text[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(current);
+      current = '';
+      inWord = false;
+    } else {
+      current += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(current);
+  return words;
+}
+
+const SKIP_MARK = '__tsrun_skip__';
+
+async function runCommand(args: CommandArgs, ctx: ModuleContext, useShell: boolean): Promise<ModuleResult> {
+  const text = args.cmd ?? args._raw;
+  let program: string;
+  if (args.argv) program = quoteWords(...args.argv);
+  else if (text === undefined || text.trim() === '') return { changed: false, failed: true, msg: 'no command given' };
+  else if (useShell) program = args.executable ? quoteWords(args.executable, '-c', text) : text;
+  else program = quoteWords(...splitWords(text));
+
+  const guards: string[] = [];
+  if (args.creates) guards.push(`if [ -e ${quote(args.creates)} ]; then echo ${SKIP_MARK}creates; exit 0; fi`);
+  if (args.removes) guards.push(`if [ ! -e ${quote(args.removes)} ]; then echo ${SKIP_MARK}removes; exit 0; fi`);
+
+  if (ctx.check) {
+    // In check mode a command does not run; with creates/removes we can still tell exactly.
+    if (guards.length === 0) return { changed: false, skipped: true, msg: 'command would run (not run in check mode)' };
+    const result = await ctx.exec(`${guards.join('\n')}\necho run`);
+    if (result.stdout.startsWith(SKIP_MARK)) return { changed: false, rc: 0, msg: skipMessage(args, result.stdout) };
+    return { changed: true, msg: 'command would run' };
+  }
+
+  const chdir = args.chdir ? `cd ${quote(args.chdir)} || exit 1\n` : '';
+  const body = useShell && !args.argv && !args.executable ? `${chdir}${program}` : `${chdir}exec ${program}`;
+  const script = guards.length ? `${guards.join('\n')}\n${body}` : body;
+  const started = Date.now();
+  const result = await ctx.exec(script, args.stdin !== undefined ? { stdin: args.stdin + '\n' } : undefined);
+  if (guards.length && result.code === 0 && result.stdout.startsWith(SKIP_MARK)) {
+    return { changed: false, rc: 0, stdout: '', stderr: '', msg: skipMessage(args, result.stdout) };
+  }
+  const strip = args.strip_empty_ends ?? true;
+  const stdout = strip ? result.stdout.replace(/\n+$/, '') : result.stdout;
+  const stderr = strip ? result.stderr.replace(/\n+$/, '') : result.stderr;
+  return {
+    changed: true,
+    failed: result.code !== 0,
+    rc: result.code,
+    stdout,
+    stderr,
+    stdout_lines: stdout === '' ? [] : stdout.split('\n'),
+    stderr_lines: stderr === '' ? [] : stderr.split('\n'),
+    cmd: text ?? args.argv,
+    delta: `${((Date.now() - started) / 1000).toFixed(3)}s`,
+    ...(result.code !== 0 ? { msg: `non-zero return code ${result.code}` } : {}),
+  };
+}
+
+function skipMessage(args: CommandArgs, stdout: string): string {
+  return stdout.startsWith(`${SKIP_MARK}creates`) ? `skipped, since ${args.creates} exists` : `skipped, since ${args.removes} does not exist`;
+}
+
+export const commandModule: Module<CommandArgs> = {
+  name: 'command',
+  aliases: ['ansible.builtin.command', 'ansible.legacy.command'],
+  schema: commandArgs,
+  freeForm: true,
+  run: (args, ctx) => runCommand(args, ctx, false),
+};
+
+export const shellModule: Module<CommandArgs> = {
+  name: 'shell',
+  aliases: ['ansible.builtin.shell', 'ansible.legacy.shell'],
+  schema: commandArgs,
+  freeForm: true,
+  run: (args, ctx) => runCommand(args, ctx, true),
+};

@@ -1,0 +1,237 @@
+/**
+ * `k8s` (kubernetes.core.k8s): manage Kubernetes objects with `kubectl` on the target host.
+ *
+ * Round trips: one exec reads the current objects and a server-side dry-run apply of the
+ * desired ones; `changed` comes from comparing the two (so re-applying an unchanged manifest
+ * is not a change). At most one more exec applies (server-side, field manager) and waits.
+ */
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments, stringify } from 'yaml';
+import { z } from 'zod';
+import { command, quote } from '../transport/quote.js';
+import type { FileDiff, Module, ModuleContext, ModuleResult } from './types.js';
+
+const waitCondition = z.strictObject({
+  type: z.string(),
+  status: z.union([z.string(), z.boolean()]).optional(),
+  reason: z.string().optional(),
+});
+
+const k8sArgs = z.strictObject({
+  state: z.enum(['present', 'absent']).optional(),
+  definition: z.unknown().optional(),
+  src: z.string().optional(),
+  template: z.union([z.string(), z.strictObject({ path: z.string() })]).optional(),
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+  kind: z.string().optional(),
+  api_version: z.string().optional(),
+  apply: z.boolean().optional(),
+  server_side_apply: z.strictObject({ field_manager: z.string().optional(), force_conflicts: z.boolean().optional() }).optional(),
+  force: z.boolean().optional(),
+  wait: z.boolean().optional(),
+  wait_condition: waitCondition.optional(),
+  wait_timeout: z.coerce.number().int().positive().optional(),
+  wait_sleep: z.coerce.number().optional(),
+  kubeconfig: z.string().optional(),
+  context: z.string().optional(),
+  delete_options: z.unknown().optional(),
+  validate: z.unknown().optional(),
+});
+type K8sArgs = z.infer<typeof k8sArgs>;
+
+type K8sObject = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
+
+const FIELD_MANAGER = 'tsrun';
+
+const toYamlText = (object: K8sObject): string => stringify(object, { sortMapEntries: true });
+
+function parseManifest(text: string, origin: string): K8sObject[] {
+  const docs = parseAllDocuments(text);
+  const objects: K8sObject[] = [];
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    if (doc.errors.length) throw new Error(`${origin}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+    const value = doc.toJS() as unknown;
+    if (value === null || value === undefined) continue;
+    objects.push(...flatten(value, origin));
+  }
+  return objects;
+}
+
+function flatten(value: unknown, origin: string): K8sObject[] {
+  if (Array.isArray(value)) return value.flatMap((item) => flatten(item, origin));
+  if (typeof value === 'string') return parseManifest(value, origin);
+  if (value === null || typeof value !== 'object') throw new Error(`${origin}: expected a Kubernetes object`);
+  const object = value as K8sObject;
+  if (object.kind === 'List' && Array.isArray(object.items)) return flatten(object.items, origin);
+  return [object];
+}
+
+function desiredObjects(args: K8sArgs, ctx: ModuleContext): K8sObject[] {
+  let objects: K8sObject[];
+  if (args.template !== undefined) {
+    const path = ctx.findLocalFile('templates', typeof args.template === 'string' ? args.template : args.template.path);
+    objects = parseManifest(ctx.render(readFileSync(path, 'utf8'), path), path);
+  } else if (args.src !== undefined) {
+    const path = ctx.findLocalFile('files', args.src);
+    objects = parseManifest(readFileSync(path, 'utf8'), path);
+  } else if (args.definition !== undefined && args.definition !== null) {
+    objects = flatten(args.definition, 'definition');
+  } else if (args.kind && args.name) {
+    objects = [{ apiVersion: args.api_version ?? 'v1', kind: args.kind, metadata: { name: args.name } }];
+  } else {
+    throw new Error('give one of definition, src, template, or kind and name');
+  }
+  for (const object of objects) {
+    if (!object.kind || !object.metadata?.name) throw new Error(`every object needs kind and metadata.name (got ${JSON.stringify(object).slice(0, 120)})`);
+    if (!object.apiVersion) object.apiVersion = args.api_version ?? 'v1';
+    if (args.namespace && !object.metadata.namespace && !CLUSTER_SCOPED.has(object.kind)) object.metadata.namespace = args.namespace;
+  }
+  return objects;
+}
+
+/** Kinds that never take a namespace (the common ones; others keep what the manifest says). */
+const CLUSTER_SCOPED = new Set([
+  'Namespace', 'Node', 'PersistentVolume', 'StorageClass', 'ClusterRole', 'ClusterRoleBinding',
+  'CustomResourceDefinition', 'ClusterIssuer', 'PriorityClass', 'IngressClass', 'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration', 'APIService', 'CSIDriver', 'VolumeSnapshotClass',
+]);
+
+function identity(object: K8sObject): string {
+  const group = (object.apiVersion ?? '').includes('/') ? object.apiVersion!.split('/')[0] : '';
+  return `${object.kind}.${group}/${object.metadata?.namespace ?? ''}/${object.metadata?.name}`;
+}
+
+/** What users declare: drop server bookkeeping before comparing or showing a diff. */
+function comparable(object: K8sObject): K8sObject {
+  const copy = JSON.parse(JSON.stringify(object)) as K8sObject;
+  delete copy.status;
+  const metadata = copy.metadata ?? {};
+  for (const key of ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink']) delete metadata[key];
+  const annotations = metadata.annotations as Record<string, string> | undefined;
+  if (annotations) {
+    delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
+    delete annotations['deployment.kubernetes.io/revision'];
+    if (Object.keys(annotations).length === 0) delete metadata.annotations;
+  }
+  return copy;
+}
+
+function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+}
+
+const kubeSetup = (args: K8sArgs): string => {
+  const flags = [args.kubeconfig ? `--kubeconfig=${quote(args.kubeconfig)}` : '', args.context ? `--context=${quote(args.context)}` : ''].join(' ');
+  return `
+if command -v kubectl >/dev/null 2>&1; then KUBECTL=kubectl; elif command -v k3s >/dev/null 2>&1; then KUBECTL="k3s kubectl"; else echo "kubectl not found on this host" >&2; exit 127; fi
+if [ -z "\${KUBECONFIG:-}" ] && [ ! -f "$HOME/.kube/config" ] && [ -r /etc/rancher/k3s/k3s.yaml ]; then export KUBECONFIG=/etc/rancher/k3s/k3s.yaml; fi
+k() { $KUBECTL ${flags} "$@"; }
+f=$(mktemp) || exit 1
+trap 'rm -f "$f"' EXIT
+cat > "$f"`;
+};
+
+const SEPARATOR = '\n--tsrun-k8s-section--\n';
+
+function listItems(text: string): K8sObject[] {
+  const trimmed = text.trim();
+  if (!trimmed) return [];
+  const parsed = JSON.parse(trimmed) as K8sObject;
+  return parsed.kind === 'List' ? ((parsed.items as K8sObject[]) ?? []) : [parsed];
+}
+
+function waitScript(args: K8sArgs, objects: K8sObject[]): string {
+  const timeout = `${args.wait_timeout ?? 120}s`;
+  if (args.wait_condition) {
+    const status = args.wait_condition.status === undefined ? 'True' : String(args.wait_condition.status).replace(/^true$/i, 'True').replace(/^false$/i, 'False');
+    return `k wait -f "$f" --for=${quote(`condition=${args.wait_condition.type}=${status}`)} --timeout=${timeout} >/dev/null`;
+  }
+  const rollouts = objects
+    .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind ?? ''))
+    .map((o) => `k rollout status ${command(`${o.kind!.toLowerCase()}/${o.metadata!.name!}`)} ${o.metadata?.namespace ? `-n ${quote(o.metadata.namespace)}` : ''} --timeout=${timeout} >/dev/null`);
+  return rollouts.join('\n') || 'true';
+}
+
+async function runK8s(args: K8sArgs, ctx: ModuleContext): Promise<ModuleResult> {
+  let objects: K8sObject[];
+  try {
+    objects = desiredObjects(args, ctx);
+  } catch (error) {
+    return { changed: false, failed: true, msg: (error as Error).message };
+  }
+  const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
+  const namespaceFlag = args.namespace ? `-n ${quote(args.namespace)}` : '';
+  const state = args.state ?? 'present';
+  const manager = args.server_side_apply?.field_manager ?? FIELD_MANAGER;
+
+  // Read: current objects, and (present) what a server-side apply would make of them.
+  const readScript = `${kubeSetup(args)}
+k get -f "$f" ${namespaceFlag} -o json --ignore-not-found || exit 1
+printf '${SEPARATOR}'
+${state === 'present' ? `k apply -f "$f" ${namespaceFlag} --server-side --force-conflicts --field-manager=${quote(manager)} --dry-run=server -o json 2>&1 || echo "__dry_run_failed__ $?"` : ''}`;
+  const read = await ctx.exec(readScript, { stdin: manifest });
+  if (read.code !== 0) return { changed: false, failed: true, msg: `kubectl failed: ${(read.stderr || read.stdout).trim()}` };
+  const [currentText, dryRunText = ''] = read.stdout.split(SEPARATOR);
+  const current = new Map(listItems(currentText!).map((o) => [identity(o), comparable(o)]));
+
+  const diff: FileDiff[] = [];
+  const changedObjects: string[] = [];
+  if (state === 'absent') {
+    for (const object of objects) {
+      const key = identity(object);
+      const existing = [...current.entries()].find(([k]) => k.endsWith(`/${object.metadata!.name}`) && k.startsWith(`${object.kind}.`));
+      if (existing) {
+        changedObjects.push(key);
+        diff.push({ path: `${object.kind}/${object.metadata!.name}`, before: toYamlText(existing[1]), after: '' });
+      }
+    }
+    if (changedObjects.length === 0 || ctx.check) return { changed: changedObjects.length > 0, result: {}, ...(ctx.diff ? { diff } : {}) };
+    const timeout = `${args.wait_timeout ?? 120}s`;
+    const remove = await ctx.exec(`${kubeSetup(args)}
+k delete -f "$f" ${namespaceFlag} --ignore-not-found --wait=true --timeout=${timeout} >/dev/null || exit 1
+k wait -f "$f" ${namespaceFlag} --for=delete --timeout=${timeout} >/dev/null 2>&1 || true`, { stdin: manifest });
+    if (remove.code !== 0) return { changed: true, failed: true, msg: `kubectl delete failed: ${remove.stderr.trim()}` };
+    return { changed: true, result: {}, ...(ctx.diff ? { diff } : {}) };
+  }
+
+  let desired: K8sObject[];
+  if (dryRunText.includes('__dry_run_failed__')) {
+    const message = dryRunText.replace(/__dry_run_failed__ \d+\s*$/, '').trim();
+    // In check mode on a fresh cluster, the namespace an earlier task would create does not
+    // exist yet: the object would be created, which is what a real run reports.
+    if (ctx.check && /namespaces? "[^"]+" not found/.test(message)) desired = objects.map(comparable);
+    else return { changed: false, failed: true, msg: `kubectl apply (dry run) failed: ${message}` };
+  } else {
+    desired = listItems(dryRunText).map(comparable);
+  }
+  for (const [index, after] of desired.entries()) {
+    const key = identity(objects[index] ?? after);
+    const before = current.get(identity(after)) ?? current.get(key);
+    if (!before || sortedJson(before) !== sortedJson(after)) {
+      changedObjects.push(key);
+      diff.push({ path: `${after.kind}/${after.metadata?.name}`, before: before ? toYamlText(before) : '', after: toYamlText(after) });
+    }
+  }
+  const changed = changedObjects.length > 0;
+  const result: ModuleResult = { changed, result: desired.length === 1 ? desired[0] : { items: desired } };
+  if (ctx.diff && changed) result.diff = diff;
+  if (ctx.check || (!changed && !args.wait)) return result;
+
+  const apply = await ctx.exec(`${kubeSetup(args)}
+${changed ? `k apply -f "$f" ${namespaceFlag} --server-side --force-conflicts --field-manager=${quote(manager)} >/dev/null || exit 1` : ''}
+${args.wait ? waitScript(args, objects) : ''}`, { stdin: manifest });
+  if (apply.code !== 0) {
+    return { ...result, failed: true, msg: `kubectl ${changed ? 'apply' : 'wait'} failed: ${(apply.stderr || apply.stdout).trim()}` };
+  }
+  return result;
+}
+
+export const k8sModule: Module<K8sArgs> = {
+  name: 'k8s',
+  aliases: ['kubernetes.core.k8s', 'community.kubernetes.k8s'],
+  schema: k8sArgs,
+  run: runK8s,
+};

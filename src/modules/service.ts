@@ -1,0 +1,119 @@
+/**
+ * `service` / `systemd`: start, stop, restart, reload and enable units. systemd when it
+ * runs on the host, SysV init scripts otherwise. One exec reads the state, at most one changes it.
+ */
+import { z } from 'zod';
+import { quote } from '../transport/quote.js';
+import type { Module, ModuleResult } from './types.js';
+
+const serviceArgs = z.strictObject({
+  name: z.string().min(1),
+  state: z.enum(['started', 'stopped', 'restarted', 'reloaded']).optional(),
+  enabled: z.boolean().optional(),
+  daemon_reload: z.boolean().optional(),
+  daemon_reexec: z.boolean().optional(),
+  masked: z.boolean().optional(),
+  scope: z.enum(['system']).optional(),
+  no_block: z.boolean().optional(),
+  pattern: z.string().optional(),
+  arguments: z.string().optional(),
+  sleep: z.number().optional(),
+  use: z.string().optional(),
+});
+type ServiceArgs = z.infer<typeof serviceArgs>;
+
+function stateScript(name: string): string {
+  const unit = quote(name);
+  return `
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+  echo "manager=systemd"
+  echo "active=$(systemctl is-active ${unit} 2>/dev/null)"
+  echo "enabled=$(systemctl is-enabled ${unit} 2>/dev/null)"
+  echo "load=$(systemctl show -p LoadState --value ${unit} 2>/dev/null)"
+elif [ -x /etc/init.d/${unit} ]; then
+  echo "manager=sysv"
+  if /etc/init.d/${unit} status >/dev/null 2>&1; then echo active=active; else echo active=inactive; fi
+  if ls /etc/rc2.d/S??${unit} >/dev/null 2>&1; then echo enabled=enabled; else echo enabled=disabled; fi
+  echo load=loaded
+else
+  echo "manager=none"
+fi`;
+}
+
+function parseState(stdout: string): Record<string, string> {
+  const state: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) state[line.slice(0, eq)] = line.slice(eq + 1).trim();
+  }
+  return state;
+}
+
+async function runService(args: ServiceArgs, ctx: Parameters<Module['run']>[1]): Promise<ModuleResult> {
+  const read = await ctx.exec(stateScript(args.name));
+  const state = parseState(read.stdout);
+  if (state.manager === 'none' || state.load === 'not-found') {
+    return { changed: false, failed: true, msg: `Could not find the requested service ${args.name}` };
+  }
+  const systemd = state.manager === 'systemd';
+  const active = state.active === 'active' || state.active === 'activating' || state.active === 'reloading';
+  const enabled = state.enabled === 'enabled' || state.enabled === 'enabled-runtime' || state.enabled === 'static' || state.enabled === 'alias';
+  const unit = quote(args.name);
+  const steps: string[] = [];
+  const changes: string[] = [];
+
+  if (args.daemon_reload && systemd) steps.push('systemctl daemon-reload');
+  if (args.enabled !== undefined && args.enabled !== enabled) {
+    changes.push(`enabled: ${enabled} -> ${args.enabled}`);
+    if (systemd) steps.push(`systemctl ${args.enabled ? 'enable' : 'disable'} ${unit}`);
+    else steps.push(args.enabled ? `update-rc.d ${unit} defaults` : `update-rc.d -f ${unit} remove`);
+  }
+  const control = (verb: string): string => (systemd ? `systemctl ${verb} ${unit}` : `/etc/init.d/${unit} ${verb}`);
+  switch (args.state) {
+    case 'started':
+      if (!active) {
+        changes.push('state: stopped -> started');
+        steps.push(control('start'));
+      }
+      break;
+    case 'stopped':
+      if (active) {
+        changes.push('state: started -> stopped');
+        steps.push(control('stop'));
+      }
+      break;
+    case 'restarted':
+      changes.push('state: restarted');
+      steps.push(active ? control('restart') : control('start'));
+      break;
+    case 'reloaded':
+      changes.push('state: reloaded');
+      steps.push(active ? control('reload') : control('start'));
+      break;
+    default:
+      break;
+  }
+
+  const result: ModuleResult = {
+    changed: changes.length > 0,
+    name: args.name,
+    state: args.state === 'stopped' ? 'stopped' : args.state ? 'started' : active ? 'started' : 'stopped',
+    enabled: args.enabled ?? enabled,
+  };
+  if (ctx.diff && changes.length) result.diff = [{ path: `service ${args.name}`, before: '', after: changes.join('\n') + '\n' }];
+  const mutating = steps.filter((step) => step !== 'systemctl daemon-reload');
+  if (ctx.check || (mutating.length === 0 && steps.length === 0)) return result;
+
+  const run = await ctx.exec(`set -e\n${steps.join('\n')}`);
+  if (run.code !== 0) {
+    return { ...result, failed: true, msg: `Unable to change service ${args.name}: ${(run.stderr || run.stdout).trim()}` };
+  }
+  return result;
+}
+
+export const serviceModule: Module<ServiceArgs> = {
+  name: 'service',
+  aliases: ['ansible.builtin.service', 'ansible.builtin.systemd', 'ansible.builtin.systemd_service', 'systemd', 'systemd_service'],
+  schema: serviceArgs,
+  run: runService,
+};

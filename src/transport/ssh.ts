@@ -1,0 +1,197 @@
+/**
+ * SSH transport (ssh2): one connection per host for the whole run.
+ *
+ * Commands do not each open an exec channel (sshd would start a fresh login shell every
+ * time, ~60 ms). Instead one long-lived `/bin/sh` runs on the host and every command is
+ * written to it as a framed subshell; the frame ends with a random marker and the exit
+ * status. A round trip then costs little more than the network latency.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { becomeWrap } from './local.js';
+import { knownHostsName, verifyHostKey, type HostKeyChecking } from './known-hosts.js';
+import { quote } from './quote.js';
+import { UnreachableError, type ExecOptions, type ExecResult, type Transport } from './types.js';
+
+export interface SshEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  privateKeyFile?: string;
+  password?: string;
+}
+
+export interface SshOptions extends SshEndpoint {
+  becomePassword?: string;
+  hostKeyChecking: HostKeyChecking;
+  knownHostsFile: string;
+  /** Reach the host through this bastion (ProxyJump). */
+  jump?: SshEndpoint;
+  connectTimeoutMs?: number;
+  keepaliveMs?: number;
+}
+
+function connectConfig(endpoint: SshEndpoint, options: SshOptions): ConnectConfig {
+  const config: ConnectConfig = {
+    host: endpoint.host,
+    port: endpoint.port,
+    username: endpoint.user,
+    readyTimeout: options.connectTimeoutMs ?? 10_000,
+    keepaliveInterval: options.keepaliveMs ?? 15_000,
+    keepaliveCountMax: 4,
+    hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+      const problem = verifyHostKey(options.hostKeyChecking, options.knownHostsFile, knownHostsName(endpoint.host, endpoint.port), key);
+      hostKeyProblems.set(config, problem);
+      verify(problem === undefined);
+    },
+  } as ConnectConfig;
+  if (endpoint.privateKeyFile) {
+    try {
+      config.privateKey = readFileSync(endpoint.privateKeyFile);
+    } catch (error) {
+      throw new UnreachableError(`cannot read private key ${endpoint.privateKeyFile}: ${(error as NodeJS.ErrnoException).code}`);
+    }
+  }
+  if (endpoint.password !== undefined) config.password = endpoint.password;
+  if (!endpoint.privateKeyFile && endpoint.password === undefined && process.env.SSH_AUTH_SOCK) config.agent = process.env.SSH_AUTH_SOCK;
+  return config;
+}
+
+const hostKeyProblems = new WeakMap<ConnectConfig, string | undefined>();
+
+function connectClient(config: ConnectConfig, label: string): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    client.once('ready', () => resolve(client));
+    client.once('error', (error: Error & { level?: string }) => {
+      const hostKey = hostKeyProblems.get(config);
+      if (hostKey) reject(new UnreachableError(hostKey));
+      else if (error.level === 'client-authentication') reject(new UnreachableError(`authentication failed for ${config.username}@${label} (tried ${describeAuth(config)})`));
+      else if (/timed out/i.test(error.message)) reject(new UnreachableError(`timed out connecting to ${label} after ${(config.readyTimeout ?? 0) / 1000}s`));
+      else reject(new UnreachableError(`cannot connect to ${label}: ${error.message}`));
+    });
+    client.connect(config);
+  });
+}
+
+function describeAuth(config: ConnectConfig): string {
+  const methods = [config.privateKey ? 'key' : '', config.password !== undefined ? 'password' : '', config.agent ? 'agent' : ''].filter(Boolean);
+  return methods.join(', ') || 'no credentials';
+}
+
+/** The persistent remote shell and its framing protocol. */
+class RemoteShell {
+  private stdout = Buffer.alloc(0);
+  private stderr = Buffer.alloc(0);
+  private waiting?: { nonce: string; resolve: (result: ExecResult) => void; reject: (error: Error) => void };
+  private closedError?: Error;
+
+  constructor(private readonly channel: ClientChannel) {
+    channel.on('data', (chunk: Buffer) => {
+      this.stdout = Buffer.concat([this.stdout, chunk]);
+      this.settle();
+    });
+    channel.stderr.on('data', (chunk: Buffer) => {
+      this.stderr = Buffer.concat([this.stderr, chunk]);
+      this.settle();
+    });
+    channel.on('close', () => {
+      this.closedError = new UnreachableError('the connection to the host was lost');
+      this.waiting?.reject(this.closedError);
+      this.waiting = undefined;
+    });
+  }
+
+  run(script: string, nonce: string): Promise<ExecResult> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return new Promise((resolve, reject) => {
+      this.waiting = { nonce, resolve, reject };
+      this.channel.write(script);
+    });
+  }
+
+  private settle(): void {
+    const waiting = this.waiting;
+    if (!waiting) return;
+    const outMarker = Buffer.from(`\n${waiting.nonce} `);
+    const errMarker = Buffer.from(`\n${waiting.nonce}\n`);
+    const outAt = this.stdout.indexOf(outMarker);
+    if (outAt < 0) return;
+    const lineEnd = this.stdout.indexOf(0x0a, outAt + outMarker.length);
+    const errAt = this.stderr.indexOf(errMarker);
+    if (lineEnd < 0 || errAt < 0) return;
+    const code = Number(this.stdout.subarray(outAt + outMarker.length, lineEnd).toString());
+    const result = {
+      stdout: this.stdout.subarray(0, outAt).toString('utf8'),
+      stderr: this.stderr.subarray(0, errAt).toString('utf8'),
+      code,
+    };
+    this.stdout = this.stdout.subarray(lineEnd + 1);
+    this.stderr = this.stderr.subarray(errAt + errMarker.length);
+    this.waiting = undefined;
+    waiting.resolve(result);
+  }
+}
+
+export class SshTransport implements Transport {
+  roundTrips = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly client: Client,
+    private readonly jumpClient: Client | undefined,
+    private readonly shell: RemoteShell,
+    private readonly options: SshOptions,
+  ) {}
+
+  static async connect(options: SshOptions): Promise<SshTransport> {
+    const label = `${options.host}:${options.port}`;
+    let jumpClient: Client | undefined;
+    const config = connectConfig(options, options);
+    if (options.jump) {
+      jumpClient = await connectClient(connectConfig(options.jump, options), `${options.jump.host}:${options.jump.port} (jump host)`);
+      config.sock = await new Promise((resolve, reject) =>
+        jumpClient!.forwardOut('127.0.0.1', 0, options.host, options.port, (error, stream) =>
+          error ? reject(new UnreachableError(`jump host cannot reach ${label}: ${error.message}`)) : resolve(stream),
+        ),
+      );
+    }
+    const client = await connectClient(config, label);
+    client.on('error', () => undefined); // later errors surface as a closed shell
+    const channel = await new Promise<ClientChannel>((resolve, reject) =>
+      client.exec('exec /bin/sh', (error, stream) => (error ? reject(new UnreachableError(`cannot start a shell on ${label}: ${error.message}`)) : resolve(stream))),
+    );
+    return new SshTransport(client, jumpClient, new RemoteShell(channel), options);
+  }
+
+  exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const run = this.queue.then(() => this.execNow(script, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private execNow(script: string, options: ExecOptions): Promise<ExecResult> {
+    this.roundTrips++;
+    const nonce = `__tsrun_${randomBytes(12).toString('hex')}`;
+    const becomeUser = options.becomeUser && options.becomeUser !== this.options.user ? options.becomeUser : undefined;
+    const body = becomeWrap(script, undefined, options.env);
+    const input: string[] = [];
+    if (becomeUser && this.options.becomePassword !== undefined) input.push(`printf '%s\\n' ${quote(this.options.becomePassword)}`);
+    if (options.stdin !== undefined && options.stdin.length > 0) {
+      input.push(`printf %s ${quote(Buffer.from(options.stdin).toString('base64'))} | base64 -d`);
+    }
+    const runner = becomeUser
+      ? `sudo ${this.options.becomePassword !== undefined ? '-S' : '-n'} -p '' -H -u ${quote(becomeUser)} -- /bin/sh -c ${quote(body)}`
+      : `/bin/sh -c ${quote(body)}`;
+    const source = input.length ? `{ ${input.join('; ')}; } | ` : '';
+    const redirect = input.length ? '' : ' </dev/null';
+    const frame = `${source}${runner}${redirect}; __tsrun_rc=$?; printf '\\n%s %s\\n' ${nonce} "$__tsrun_rc"; printf '\\n%s\\n' ${nonce} >&2\n`;
+    return this.shell.run(frame, nonce);
+  }
+
+  async close(): Promise<void> {
+    this.client.end();
+    this.jumpClient?.end();
+  }
+}
