@@ -18,6 +18,7 @@ import { slurpModule } from '../../src/modules/slurp.js';
 import { statModule } from '../../src/modules/stat.js';
 import { templateModule } from '../../src/modules/template.js';
 import type { Module, ModuleContext, ModuleResult } from '../../src/modules/types.js';
+import { renderTemplate } from '../../src/template/index.js';
 import { LocalTransport } from '../../src/transport/local.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'modules');
@@ -35,6 +36,7 @@ afterEach(() => {
 interface RunOptions {
   check?: boolean;
   diff?: boolean;
+  vars?: Record<string, unknown>;
 }
 
 /** Run a module as the engine would: arguments through its schema, a context on a real shell. */
@@ -49,12 +51,8 @@ async function run(module: Module, rawArgs: Record<string, unknown>, options: Ru
     },
     check: options.check ?? false,
     diff: options.diff ?? true,
-    vars: {},
-    render: (text) => {
-      // The template engine is not wired in here: only placeholder-free templates are used.
-      if (text.includes('{{') || text.includes('{%')) throw new Error('template placeholders are not supported in this test');
-      return text;
-    },
+    vars: options.vars ?? {},
+    render: (text, origin) => renderTemplate(text, options.vars ?? {}, origin),
     findLocalFile: (kind, name) => join(fixtures, kind, name),
   };
   const result = await module.run(module.schema.parse(rawArgs), ctx);
@@ -81,13 +79,13 @@ const tree = (root: string): string[] => {
  * The contract every changing module keeps: the check run reports what the real run then
  * does, changing nothing; the real run reads once and writes once; a second run is unchanged.
  */
-async function converges(module: Module, args: Record<string, unknown>): Promise<ModuleResult> {
+async function converges(module: Module, args: Record<string, unknown>, vars?: Record<string, unknown>): Promise<ModuleResult> {
   const before = tree(dir);
-  const checked = await run(module, args, { check: true });
+  const checked = await run(module, args, { check: true, vars });
   expect(tree(dir)).toEqual(before);
   expect(checked.execs).toBeLessThanOrEqual(1);
 
-  const first = await run(module, args);
+  const first = await run(module, args, { vars });
   expect(first.result.failed).toBeUndefined();
   expect(first.result.changed).toBe(true);
   expect(first.execs).toBeLessThanOrEqual(2);
@@ -95,7 +93,7 @@ async function converges(module: Module, args: Record<string, unknown>): Promise
   const { backup_file: _backupFile, backup: _backup, ...comparable } = first.result;
   expect(checked.result).toEqual(comparable);
 
-  const second = await run(module, args);
+  const second = await run(module, args, { vars });
   expect(second.result.changed).toBe(false);
   expect(second.result.failed).toBeUndefined();
   expect(second.execs).toBe(1);
@@ -199,6 +197,17 @@ describe('copy', () => {
     expect((result.diff as Array<{ after: string }>)[0]!.after).toBe('(binary content)');
   });
 
+  test('a file over the content limit is compared by sha256, not transferred back', async () => {
+    const dest = join(dir, 'big');
+    const big = 'x'.repeat(5 * 1024 * 1024);
+    writeFileSync(dest, big);
+    expect((await run(copyModule, { content: big, dest })).result.changed).toBe(false);
+    const { result } = await run(copyModule, { content: `${big}y`, dest });
+    expect(result.changed).toBe(true);
+    expect((result.diff as Array<{ before: string }>)[0]!.before).toBe('(content not shown)');
+    expect(readFileSync(dest, 'utf8')).toBe(`${big}y`);
+  });
+
   test('src not found, content into a directory, force: no', async () => {
     expect((await run(copyModule, { src: 'nope.txt', dest: dir })).result).toMatchObject({ failed: true, msg: 'src file not found: nope.txt' });
     expect((await run(copyModule, { content: 'x', dest: dir })).result).toMatchObject({ failed: true, msg: `path ${dir} is a directory, expected a file` });
@@ -223,6 +232,24 @@ describe('template', () => {
     const expected = readFileSync(join(fixtures, 'templates', 'plain.conf.j2'), 'utf8');
     expect(readFileSync(dest, 'utf8')).toBe(expected);
     expect(result).toMatchObject({ dest, checksum: sha1(expected), mode: '0640' });
+  });
+
+  test('renders variables into the file; new values change it, with a diff', async () => {
+    const dest = join(dir, 'hosts.toml');
+    const vars = { upstream: 'registry-1.docker.io', mirror_host: '10.0.0.5', mirror_port: 5000, skip_verify: true };
+    await converges(templateModule, { src: 'hosts.toml.j2', dest }, vars);
+    expect(readFileSync(dest, 'utf8')).toBe(
+      'server = "https://registry-1.docker.io"\n\n[host."http://10.0.0.5:5000"]\n  capabilities = ["pull", "resolve"]\n  skip_verify = true\n',
+    );
+    const result = await converges(templateModule, { src: 'hosts.toml.j2', dest }, { ...vars, mirror_port: 5001, skip_verify: false });
+    const [change] = result.diff as Array<{ before: string; after: string }>;
+    expect(unifiedDiff(change!.before, change!.after)).toContain('-[host."http://10.0.0.5:5000"]\n+[host."http://10.0.0.5:5001"]\n');
+    expect(readFileSync(dest, 'utf8')).not.toContain('skip_verify');
+  });
+
+  test('an undefined variable fails before anything is read or written', async () => {
+    await expect(run(templateModule, { src: 'hosts.toml.j2', dest: join(dir, 'x') }, { vars: { upstream: 'u' } })).rejects.toThrow(/mirror_host/);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   test('into a directory, the name drops the .j2', async () => {
