@@ -137,6 +137,16 @@ test('refuses a state directory that a host would hide', async () => {
   );
 });
 
+test('start brings back a set whose sshd died', async () => {
+  const victim = hosts.hosts[2]!;
+  process.kill(victim.sshdPid, 'SIGKILL');
+  expect(testHostsStatus(STATE_DIR)!.find((host) => host.name === victim.name)!.up).toBe(false);
+
+  hosts = await startTestHosts({ count: 3, stateDir: STATE_DIR, prefix: PREFIX });
+  expect(testHostsStatus(STATE_DIR)!.every((host) => host.up)).toBe(true);
+  expect((await sshAsRoot(hosts, hosts.hosts[2]!, 'hostname')).stdout).toBe(`${victim.name}\n`);
+});
+
 test('stop kills the servers and removes namespaces and links; a second stop is a no-op', async () => {
   const pids = hosts.hosts.map((host) => host.sshdPid);
   await stopTestHosts(STATE_DIR);
