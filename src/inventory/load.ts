@@ -99,7 +99,7 @@ function looksLikeYaml(file: string, text: string): boolean {
 function parseInventoryFile(inv: Inventory, file: string): void {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (error) {
     throw new InputError(`cannot read inventory ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }

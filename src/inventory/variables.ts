@@ -16,6 +16,7 @@
  * Merging is shallow (Ansible's default `hash_behaviour=replace`). Magic variables
  * (`inventory_hostname`, `group_names`, `groups`, ...) are set last.
  */
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { groupsOfHost, hostsOfGroup } from './membership.js';
 import type { Inventory } from './types.js';
@@ -33,6 +34,9 @@ function cacheOf(inv: Inventory): VarsFileCache {
   }
   return cache;
 }
+
+/** As Ansible: an address keeps its dots in inventory_hostname_short. */
+const isIpAddress = (name: string) => isIP(name) !== 0;
 
 export function hostVariables(inv: Inventory, host: string, options: { playbookDir?: string } = {}): Vars {
   const entry = inv.hosts.get(host);
@@ -58,7 +62,7 @@ export function hostVariables(inv: Inventory, host: string, options: { playbookD
   const vars: Vars = Object.assign({}, ...layers);
 
   vars.inventory_hostname = host;
-  vars.inventory_hostname_short = host.split('.')[0];
+  vars.inventory_hostname_short = isIpAddress(host) ? host : host.split('.')[0];
   // As Ansible: every group but `all`, so a host in no group has ['ungrouped'].
   vars.group_names = [...groups].sort();
   vars.groups = Object.fromEntries([...inv.groups.keys()].map((name) => [name, hostsOfGroup(inv, name)]));

@@ -207,11 +207,12 @@ describe('hostVariables precedence (lowest to highest)', () => {
     expect(vars.inventory_dir).toBe(fixture('precedence/inventory'));
   });
 
-  test('inventory_hostname_short cuts at the first dot; an ungrouped host has group_names [ungrouped]', () => {
+  test('inventory_hostname_short cuts a name (not an address) at the first dot; an ungrouped host has group_names [ungrouped]', () => {
     const inline = loadInventory(['db1.example.com,']);
     const hostVars = hostVariables(inline, 'db1.example.com');
     expect(hostVars.inventory_hostname_short).toBe('db1');
     expect(hostVars.group_names).toEqual(['ungrouped']);
+    expect(hostVariables(loadInventory(['10.0.0.7,']), '10.0.0.7').inventory_hostname_short).toBe('10.0.0.7');
   });
 
   test('the merge is shallow: a mapping from a higher layer replaces the whole mapping', () => {
