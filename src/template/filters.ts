@@ -160,7 +160,7 @@ function selecting(keep: boolean, byAttribute: boolean): Filter {
 
 function formatPercent(format: string, values: unknown[]): string {
   let index = 0;
-  return format.replace(/%([-+ 0#]*)(\d*)(?:\.(\d+))?([sdirfx%])/g, (_m, _flags, width: string, precision: string | undefined, kind: string) => {
+  return format.replace(/%([-+ 0#]*)(\d*)(?:\.(\d+))?([sdirfx%])/g, (_m, flags: string, width: string, precision: string | undefined, kind: string) => {
     if (kind === '%') return '%';
     const value = values[index++];
     let text: string;
@@ -169,7 +169,13 @@ function formatPercent(format: string, values: unknown[]): string {
     else if (kind === 'x') text = Math.trunc(Number(value)).toString(16);
     else if (kind === 'r') text = repr(value);
     else text = toText(value);
-    return width ? text.padStart(Number(width)) : text;
+    if (!width) return text;
+    if (flags.includes('-')) return text.padEnd(Number(width));
+    if (flags.includes('0') && kind !== 's' && kind !== 'r') {
+      const sign = text.startsWith('-') ? '-' : '';
+      return sign + text.slice(sign.length).padStart(Number(width) - sign.length, '0');
+    }
+    return text.padStart(Number(width));
   });
 }
 

@@ -140,7 +140,8 @@ class Parser {
     const node = this.parseExpression();
     const rest = this.peek();
     if (rest.kind !== 'end') {
-      throw syntaxError(this.text, rest.start, `expected an operator or end of expression, found ${describe(rest)}`);
+      const hint = rest.value === '=' ? "use '==' to compare" : undefined;
+      throw syntaxError(this.text, rest.start, `expected an operator or end of expression, found ${describe(rest)}`, hint);
     }
     return node;
   }
