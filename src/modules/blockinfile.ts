@@ -2,14 +2,14 @@
 import { z } from 'zod';
 import type { Module, ModuleResult } from './types.js';
 import { attributesMessage, pythonRegex, readForEdit } from './lineinfile.js';
-import { convergeFile, failed, flag, modeArg, reportFailures } from './remote-file.js';
+import { convergeFile, failed, flag, modeArg, reportFailures, text } from './remote-file.js';
 
 export const blockinfileArgs = z
   .object({
     path: z.string().min(1).optional(),
     dest: z.string().min(1).optional(),
     name: z.string().min(1).optional(),
-    block: z.string().default(''),
+    block: text.default(''),
     marker: z.string().default('# {mark} ANSIBLE MANAGED BLOCK'),
     marker_begin: z.string().default('BEGIN'),
     marker_end: z.string().default('END'),

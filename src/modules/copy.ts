@@ -3,11 +3,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import type { Module, ModuleContext, ModuleResult } from './types.js';
-import { convergeFile, failed, flag, formatMode, modeArg, readPaths, remoteJoin, reportFailures, sha1 } from './remote-file.js';
+import { contentArg, convergeFile, failed, flag, formatMode, modeArg, readPaths, remoteJoin, reportFailures, sha1 } from './remote-file.js';
 
 export const copyArgs = z
   .object({
-    content: z.string().optional(),
+    content: contentArg.optional(),
     src: z.string().min(1).optional(),
     dest: z.string().min(1),
     mode: modeArg.optional(),

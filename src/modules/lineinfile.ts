@@ -1,14 +1,14 @@
 /** `lineinfile`: ensure one line is present (or absent) in a text file, Ansible's rules. */
 import { z } from 'zod';
 import type { Module, ModuleContext, ModuleResult } from './types.js';
-import { convergeFile, failed, flag, modeArg, readPaths, reportFailures, RemoteError, type PathState } from './remote-file.js';
+import { convergeFile, failed, flag, modeArg, text, readPaths, reportFailures, RemoteError, type PathState } from './remote-file.js';
 
 export const lineinfileArgs = z
   .object({
     path: z.string().min(1).optional(),
     dest: z.string().min(1).optional(),
     name: z.string().min(1).optional(),
-    line: z.string().optional(),
+    line: text.optional(),
     regexp: z.string().min(1).optional(),
     search_string: z.string().min(1).optional(),
     state: z.enum(['present', 'absent']).default('present'),

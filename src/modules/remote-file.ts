@@ -21,6 +21,14 @@ export const flag = z.union([
     .transform((value) => ['yes', 'true', 'on', '1'].includes(value.toLowerCase())),
 ]);
 
+/** Text arguments (`line`, `block`): a templated number or boolean is its text. */
+export const text = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+/** copy's `content`: text, or structured data written as JSON (as Ansible does). */
+export const contentArg = z
+  .union([z.string(), z.number(), z.boolean(), z.array(z.unknown()), z.record(z.string(), z.unknown())])
+  .transform((value) => (typeof value === 'object' ? JSON.stringify(value) : String(value)));
+
 /** `mode: '0644'`, `mode: 0644` (a number), or symbolic `u=rw,g=r,o=r`. */
 export const modeArg = z.union([z.string().min(1), z.number().int().nonnegative()]);
 export type ModeArg = z.infer<typeof modeArg>;

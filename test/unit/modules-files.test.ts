@@ -222,6 +222,8 @@ describe('copy', () => {
     expect(copyModule.schema.safeParse({ dest: '/x' }).success).toBe(false);
     expect(copyModule.schema.safeParse({ dest: '/x', content: 'a', src: 'b' }).success).toBe(false);
     expect(copyModule.schema.safeParse({ dest: '/x', content: 'a', backup: 'yes' }).success).toBe(true);
+    // Structured content is written as JSON, like Ansible.
+    expect(copyModule.schema.parse({ dest: '/x', content: { a: [1] } }).content).toBe('{"a":[1]}');
   });
 });
 
