@@ -42,16 +42,17 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   const pool = new ConnectionPool(options);
   const hosts = new Map<string, HostState>();
   const stats: Record<string, HostStats> = {};
-  const startAt = { pending: options.startAtTask };
+  let roundTrips: Record<string, number> = {};
   try {
     for (const play of playbook.plays) {
-      await runPlay(play, { inventory, options, reporter, pool, hosts, stats, startAt, playbookDir: playbook.dir });
+      await runPlay(play, { inventory, options, reporter, pool, hosts, stats, playbookDir: playbook.dir });
     }
   } finally {
     reporter.recap(stats);
+    roundTrips = await pool.roundTrips();
     await pool.closeAll().catch(() => undefined);
   }
-  return { stats, roundTrips: await pool.roundTrips() };
+  return { stats, roundTrips };
 }
 
 interface RunState {
@@ -61,7 +62,6 @@ interface RunState {
   pool: ConnectionPool;
   hosts: Map<string, HostState>;
   stats: Record<string, HostStats>;
-  startAt: { pending?: string };
   playbookDir: string;
 }
 

@@ -1,0 +1,52 @@
+# tsrun — everything a fresh machine needs is installed by these targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Debian packages: real OpenSSH servers for the test hosts, sudo for become, and
+# ansible-core for the benchmark's comparison.
+DEB_PACKAGES := openssh-server openssh-client sudo sshpass ansible-core iproute2 util-linux procps
+
+DEMO_HOSTS_DIR := $(CURDIR)/.demo-hosts
+BENCH_HOSTS_DIR := $(CURDIR)/.bench-hosts
+
+.PHONY: help deps debian-packages npm-packages build typecheck test demo bench clean
+
+help:
+	@echo "make demo   run the sample playbook on local SSH test hosts (sets everything up)"
+	@echo "make test   run the test suite (sets everything up)"
+	@echo "make bench  compare tsrun with ansible-playbook on 4 and 20 test hosts"
+
+deps: debian-packages npm-packages
+
+debian-packages:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+npm-packages: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build: npm-packages
+	npx tsc -p tsconfig.json
+
+typecheck: npm-packages
+	npx tsc -p tsconfig.test.json
+
+test: deps build typecheck
+	npm test
+
+demo: deps build
+	./examples/demo/run.sh "$(DEMO_HOSTS_DIR)"
+
+bench: deps build
+	node bench/bench.js --hosts-dir "$(BENCH_HOSTS_DIR)"
+
+clean:
+	-node dist/lab/testhosts-cli.js down --state-dir "$(DEMO_HOSTS_DIR)" 2>/dev/null
+	-node dist/lab/testhosts-cli.js down --state-dir "$(BENCH_HOSTS_DIR)" 2>/dev/null
+	rm -rf dist
