@@ -1,6 +1,7 @@
 /**
  * YAML loading that remembers where every mapping, sequence and key came from.
  *
+ * YAML 1.1, as Ansible reads it: `yes`/`no`/`on`/`off` are booleans.
  * The result is plain JS data (objects, arrays, scalars). Positions live in a WeakMap
  * keyed by the objects and arrays themselves, so they travel with the data through
  * validation and planning without a wrapper type.
@@ -39,7 +40,7 @@ export function setPosition(target: object, at: SourcePos): void {
 
 export function parseYaml(text: string, file: string): unknown[] {
   const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: false, uniqueKeys: true });
+  const parsed = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: false, uniqueKeys: true, version: '1.1' });
   const docs: Document[] = Array.isArray(parsed) ? parsed : [parsed as unknown as Document];
   const pos = (offset: number | undefined): SourcePos => {
     const { line, col } = lineCounter.linePos(offset ?? 0);

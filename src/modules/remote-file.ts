@@ -234,14 +234,12 @@ export function formatMode(mode: number): string {
 /**
  * The numeric mode `spec` asks for, given the current mode (symbolic modes are relative).
  *
- * A number is read by its digits: YAML 1.2 loads an unquoted `0644` as the integer 644,
- * and that is what users mean. A number with digits 8 or 9 (e.g. 0o644 = 420 loaded as such)
- * is taken as the value itself.
+ * A number is the mode itself, as in Ansible: YAML 1.1 loads an unquoted `0644` as octal
+ * (420). Strings are read as octal digits or symbolic modes.
  */
 export function resolveMode(spec: ModeArg, current: number, isDirectory: boolean): number {
   if (typeof spec === 'number') {
-    const digits = String(spec);
-    return /^[0-7]{1,4}$/.test(digits) ? parseInt(digits, 8) : spec & 0o7777;
+    return spec & 0o7777;
   }
   const text = spec.trim();
   if (/^0?[0-7]{3,4}$/.test(text)) return parseInt(text, 8);

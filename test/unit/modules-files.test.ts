@@ -134,7 +134,7 @@ describe('copy', () => {
     expect(statSync(dest).uid).toBe(0);
     expect(result.diff).toEqual([{ path: dest, before: 'mode: 0600\nowner: nobody\n', after: 'mode: 0640\nowner: root\n' }]);
     // The same mode written three ways is one state.
-    expect((await run(copyModule, { content: 'token\n', dest, mode: 640 })).result.changed).toBe(false);
+    expect((await run(copyModule, { content: 'token\n', dest, mode: 0o640 })).result.changed).toBe(false);
     expect((await run(copyModule, { content: 'token\n', dest, mode: '0640' })).result.changed).toBe(false);
   });
 
@@ -502,7 +502,7 @@ describe('modes', () => {
     ['0644', '0', false, '644'],
     ['644', '0', false, '644'],
     ['0o750', '0', false, '750'],
-    [644, '0', false, '644'],
+    [0o644, '0', false, '644'],
     [0o755, '0', false, '755'],
     ['u=rw,g=r,o=r', '777', false, '644'],
     ['u+x,go-w', '666', false, '744'],
