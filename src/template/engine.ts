@@ -7,7 +7,7 @@ import { InputError, type SourcePos } from '../source.js';
 import { TemplateSyntaxError } from './errors.js';
 import { evaluateInScope, type Scope } from './evaluate.js';
 import { translate, type ExpressionEntry, type TemplateLocation } from './translate.js';
-import { isMapping, toOutput, truthy, typeName, type Vars } from './values.js';
+import { isMapping, setKey, toOutput, truthy, typeName, type Vars } from './values.js';
 import { TemplateEvaluationError } from './errors.js';
 
 /**
@@ -92,7 +92,7 @@ handlebars.registerHelper('tsrun_set', function (this: unknown, id: number, opti
   if (!(this instanceof Frame)) {
     throw new TemplateEvaluationError(`{% set ${entry.assign} %} cannot be used inside a Handlebars {{#each}} or {{#with}} block`, scope.origin);
   }
-  this.layers[0]![entry.assign!] = evaluateInScope(entry.text, scope);
+  setKey(this.layers[0]!, entry.assign!, evaluateInScope(entry.text, scope));
   return '';
 });
 handlebars.registerHelper('tsrun_for', function (this: unknown, id: number, options: HelperOptions) {
@@ -104,12 +104,12 @@ handlebars.registerHelper('tsrun_for', function (this: unknown, id: number, opti
   return items.map((item, index) => {
     const own: Vars = {};
     if (targets.length === 1) {
-      own[targets[0]!] = item;
+      setKey(own, targets[0]!, item);
     } else {
       if (!Array.isArray(item) || item.length !== targets.length) {
         throw new TemplateEvaluationError(`cannot unpack ${typeName(item)} into ${targets.join(', ')} (in '${entry.text}')`, scope.origin);
       }
-      targets.forEach((target, i) => (own[target] = item[i]));
+      targets.forEach((target, i) => setKey(own, target, item[i]));
     }
     own.loop = {
       index: index + 1,

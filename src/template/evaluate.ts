@@ -11,7 +11,7 @@ import { TemplateEvaluationError, TemplateSyntaxError, UndefinedVariableError } 
 import { FILTERS, UNDEFINED_AWARE_FILTERS } from './filters.js';
 import { parseExpression, type Node } from './parser.js';
 import { contains, EvaluationProblem, TESTS, UNDEFINED_AWARE_TESTS } from './tests.js';
-import { deepEqual, isMapping, isUndefined, toText, truthy, typeName, Undefined, type Vars } from './values.js';
+import { deepEqual, isMapping, isUndefined, setKey, toText, truthy, typeName, Undefined, type Vars } from './values.js';
 
 /** Where an expression is evaluated: variables in layers, innermost first. */
 export interface Scope {
@@ -59,13 +59,13 @@ function lookupName(name: string, ctx: Context): unknown {
   for (const layer of ctx.layers) {
     if (Object.hasOwn(layer, name)) return layer[name];
   }
-  return new Undefined(name, undefined, suggestion(name, knownNames(ctx.layers)));
+  return new Undefined(name, undefined, () => suggestion(name, knownNames(ctx.layers)));
 }
 
 function memberOf(object: unknown, key: string | number, node: Node, objectNode: Node, ctx: Context): unknown {
   if (isUndefined(object)) return object;
   const describeMissing = (what: string, known: Iterable<string> = []) =>
-    new Undefined(sourceOf(node, ctx), `'${sourceOf(objectNode, ctx)}' ${what}`, suggestion(String(key), known));
+    new Undefined(sourceOf(node, ctx), `'${sourceOf(objectNode, ctx)}' ${what}`, () => suggestion(String(key), known));
   if (isMapping(object)) {
     const name = String(key);
     if (Object.hasOwn(object, name)) return object[name];
@@ -320,7 +320,7 @@ function evaluateNode(node: Node, ctx: Context): unknown {
       return node.items.map((item) => force(evaluateNode(item, ctx), ctx));
     case 'dict': {
       const result: Record<string, unknown> = {};
-      for (const [key, value] of node.entries) result[toText(force(evaluateNode(key, ctx), ctx))] = force(evaluateNode(value, ctx), ctx);
+      for (const [key, value] of node.entries) setKey(result, toText(force(evaluateNode(key, ctx), ctx)), force(evaluateNode(value, ctx), ctx));
       return result;
     }
     case 'unary': {

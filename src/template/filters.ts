@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { parse as parseYamlText, stringify as stringifyYaml } from 'yaml';
 import { quote } from '../transport/quote.js';
 import { EvaluationProblem, pythonRegex, TESTS, UNDEFINED_AWARE_TESTS } from './tests.js';
-import { deepEqual, isMapping, isUndefined, repr, toText, truthy, typeName, Undefined } from './values.js';
+import { deepEqual, isMapping, isUndefined, repr, setKey, toText, truthy, typeName, Undefined } from './values.js';
 
 export type Filter = (value: unknown, args: unknown[], kwargs: Record<string, unknown>) => unknown;
 
@@ -102,20 +102,21 @@ function compareValues(a: unknown, b: unknown): number {
 }
 
 function combine(base: Record<string, unknown>, other: Record<string, unknown>, recursive: boolean, listMerge: string): Record<string, unknown> {
-  const result: Record<string, unknown> = { ...base };
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(base)) setKey(result, key, value);
   for (const [key, value] of Object.entries(other)) {
     const current = result[key];
     if (recursive && isMapping(current) && isMapping(value)) {
-      result[key] = combine(current, value, true, listMerge);
+      setKey(result, key, combine(current, value, true, listMerge));
     } else if (Array.isArray(current) && Array.isArray(value) && listMerge !== 'replace') {
-      if (listMerge === 'append') result[key] = [...current, ...value];
-      else if (listMerge === 'prepend') result[key] = [...value, ...current];
-      else if (listMerge === 'append_rp') result[key] = [...current.filter((x) => !value.some((y) => deepEqual(x, y))), ...value];
-      else if (listMerge === 'prepend_rp') result[key] = [...value, ...current.filter((x) => !value.some((y) => deepEqual(x, y)))];
-      else if (listMerge === 'keep') result[key] = current;
+      if (listMerge === 'append') setKey(result, key, [...current, ...value]);
+      else if (listMerge === 'prepend') setKey(result, key, [...value, ...current]);
+      else if (listMerge === 'append_rp') setKey(result, key, [...current.filter((x) => !value.some((y) => deepEqual(x, y))), ...value]);
+      else if (listMerge === 'prepend_rp') setKey(result, key, [...value, ...current.filter((x) => !value.some((y) => deepEqual(x, y)))]);
+      else if (listMerge === 'keep') setKey(result, key, current);
       else throw new EvaluationProblem(`unknown list_merge '${listMerge}' (use replace, keep, append, prepend, append_rp or prepend_rp)`);
     } else {
-      result[key] = value;
+      setKey(result, key, value);
     }
   }
   return result;
@@ -335,7 +336,12 @@ export const FILTERS: Record<string, Filter> = {
   dict2items: (value, args, kwargs) => {
     const keyName = String(arg(args, kwargs, 0, 'key_name', 'key'));
     const valueName = String(arg(args, kwargs, 1, 'value_name', 'value'));
-    return Object.entries(asMapping(value, 'dict2items')).map(([k, v]) => ({ [keyName]: k, [valueName]: v }));
+    return Object.entries(asMapping(value, 'dict2items')).map(([k, v]) => {
+      const item: Record<string, unknown> = {};
+      setKey(item, keyName, k);
+      setKey(item, valueName, v);
+      return item;
+    });
   },
   items2dict: (value, args, kwargs) => {
     const keyName = String(arg(args, kwargs, 0, 'key_name', 'key'));
@@ -344,7 +350,7 @@ export const FILTERS: Record<string, Filter> = {
     for (const item of asList(value, 'items2dict')) {
       const entry = asMapping(item, 'items2dict');
       if (!Object.hasOwn(entry, keyName)) throw new EvaluationProblem(`items2dict: an item has no '${keyName}' key`);
-      result[toText(entry[keyName])] = entry[valueName];
+      setKey(result, toText(entry[keyName]), entry[valueName]);
     }
     return result;
   },

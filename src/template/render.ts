@@ -5,7 +5,7 @@ import { copyPosition, positionOf } from '../yaml.js';
 import type { SourcePos } from '../source.js';
 import { placeAt, renderText } from './engine.js';
 import { evaluateInScope } from './evaluate.js';
-import { isMapping, type Vars } from './values.js';
+import { isMapping, setKey, type Vars } from './values.js';
 
 /** Where the closing `}}` of the mustache opening at `from` ends, or -1. */
 function mustacheEnd(text: string, from: number): number {
@@ -88,7 +88,7 @@ export function renderValue(value: unknown, vars: Vars, origin?: SourcePos): unk
     for (const [key, item] of Object.entries(value)) {
       const rendered = renderValue(item, vars, positionOf(value, key) ?? origin);
       if (rendered !== item) changed = true;
-      result[key] = rendered;
+      setKey(result, key, rendered);
     }
     if (!changed) return value;
     copyPosition(value, result);

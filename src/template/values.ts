@@ -16,10 +16,20 @@ export class Undefined {
     readonly name: string,
     /** Why it is undefined when the root exists (`'result' has no attribute 'x'`). */
     readonly reason?: string,
-    readonly hint?: string,
+    /** A did-you-mean; computed only if the error is raised (most undefined values meet `default`). */
+    private readonly hintSource?: string | (() => string | undefined),
     /** A whole message that replaces the standard one (`mandatory('msg')`). */
     readonly message?: string,
   ) {}
+
+  get hint(): string | undefined {
+    return typeof this.hintSource === 'function' ? this.hintSource() : this.hintSource;
+  }
+}
+
+/** Set a key on a plain object built from user data: `__proto__` stays an ordinary key. */
+export function setKey(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 export function isUndefined(value: unknown): value is Undefined {

@@ -253,3 +253,10 @@ describe('syntax errors', () => {
     expect(errorOf(() => evaluate('(() => 1)()'))).toBeInstanceOf(TemplateSyntaxError);
   });
 });
+
+test('a __proto__ key is an ordinary key, not a prototype', () => {
+  const made = evaluate("{'__proto__': {'polluted': 1}} | combine({'x': 1})") as Record<string, unknown>;
+  expect(Object.keys(made)).toEqual(['__proto__', 'x']);
+  expect(Object.getPrototypeOf(made)).toBe(Object.prototype);
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+});
