@@ -44,12 +44,17 @@ export class ConnectionPool {
 
   constructor(private readonly defaults: ConnectionDefaults) {}
 
-  /** The transport for `host`, connecting on first use; rejects with UnreachableError. */
+  /**
+   * The transport for `host`, connecting on first use; rejects with UnreachableError.
+   * Keyed by host and user: a play that connects as another user gets its own connection.
+   */
   get(host: string, vars: Vars): Promise<Transport> {
-    let transport = this.open.get(host);
+    const user = this.defaults.user ?? str(vars.ansible_user) ?? str(vars.ansible_ssh_user) ?? '';
+    const key = `${host}\0${user}`;
+    let transport = this.open.get(key);
     if (!transport) {
       transport = this.connect(host, vars);
-      this.open.set(host, transport);
+      this.open.set(key, transport);
     }
     return transport;
   }
@@ -78,9 +83,10 @@ export class ConnectionPool {
   /** Round trips per host so far. */
   async roundTrips(): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
-    for (const [host, pending] of this.open) {
+    for (const [key, pending] of this.open) {
       const transport = await pending.catch(() => undefined);
-      if (transport) counts[host] = transport.roundTrips;
+      const host = key.split('\0')[0]!;
+      if (transport) counts[host] = (counts[host] ?? 0) + transport.roundTrips;
     }
     return counts;
   }

@@ -15,6 +15,7 @@ import { factVariables, gatherFacts } from './facts.js';
 import { runTaskOnHost, type HostState, type PlayContext } from './task.js';
 import { UnreachableError } from '../transport/types.js';
 import { selectedByTags } from './tags.js';
+import { lazyVars } from './vars.js';
 import { resolve } from 'node:path';
 
 export interface RunOptions extends ConnectionDefaults {
@@ -168,7 +169,8 @@ async function gatherAll(hosts: HostState[], ctx: PlayContext): Promise<void> {
     active.map((host) =>
       limit(async () => {
         try {
-          const transport = await ctx.pool.get(host.name, ctx.hostState(host.name).inventoryVars);
+          const vars = lazyVars({ ...host.inventoryVars, ...ctx.playVars, ...ctx.options.extraVars });
+          const transport = await ctx.pool.get(host.name, vars);
           host.facts = factVariables(await gatherFacts(transport));
           host.stats.ok++;
           ctx.reporter.result({ host: host.name, task, status: 'ok', result: { changed: false } });

@@ -147,11 +147,12 @@ async function transportFor(task: ModuleTask, host: HostState, vars: Vars, ctx: 
   if (task.delegateTo) {
     const target = String(renderString(task.delegateTo, vars, task.pos));
     const targetVars = ctx.inventory.hosts.has(target)
-      ? ctx.hostState(target).inventoryVars
+      ? lazyVars({ ...ctx.hostState(target).inventoryVars, ...ctx.options.extraVars })
       : { ansible_connection: target === 'localhost' || target === '127.0.0.1' ? 'local' : 'ssh', ansible_host: target };
     return { transport: await ctx.pool.get(target, targetVars), delegatedTo: target };
   }
-  return { transport: await ctx.pool.get(host.name, host.inventoryVars) };
+  // Connection variables may come from any variable layer (play vars, -e), as in Ansible.
+  return { transport: await ctx.pool.get(host.name, vars) };
 }
 
 /** Run the module once (with retries/until) for the given variables. */
@@ -182,7 +183,10 @@ async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
   const delay = Number(task.delay === undefined ? 5 : renderString(String(task.delay), vars));
   let result: ModuleResult = { changed: false };
   for (let attempt = 1; ; attempt++) {
-    result = classify(task, await task.module.run(args, moduleContext), vars);
+    result = await task.module.run(args, moduleContext);
+    // A module that did not run (a command in check mode) has nothing to judge.
+    if (result.skipped) break;
+    result = classify(task, result, vars);
     if (!task.until) break;
     const scope = lazyVars({ ...vars, ...(task.register ? { [task.register]: result } : {}) });
     const withResult = new Proxy(scope, {

@@ -33,6 +33,8 @@ export const PRIVATE_DIRS: ReadonlyArray<{ path: string; mode: number }> = [
   { path: '/opt', mode: 0o755 },
   { path: '/home', mode: 0o755 },
   { path: '/etc/tsrun-test', mode: 0o755 },
+  // Init scripts a test installs (the service module on hosts without systemd).
+  { path: '/etc/init.d', mode: 0o755 },
   // sudo's cached credentials: a password given on one host must not count on another.
   { path: '/run/sudo', mode: 0o711 },
 ];

@@ -72,7 +72,8 @@ export const blockinfileModule: Module<BlockinfileArgs> = {
       const { state, umask } = await readForEdit(ctx, path);
       if (!state.exists) {
         if (args.state === 'absent') return { changed: false, msg: `File ${path} not present`, path };
-        if (!args.create) return failed(`Path ${path} does not exist !`, { path, rc: 257 });
+        // In check mode an earlier task may create the file: plan the edit on an empty one.
+        if (!args.create && !ctx.check) return failed(`Path ${path} does not exist !`, { path, rc: 257 });
       }
       const original = state.content?.toString('utf8') ?? '';
       const content = editBlock(original, args);

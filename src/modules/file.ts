@@ -242,6 +242,15 @@ function plan(path: string, state: State, target: PathState, source: PathState |
   }
 }
 
+/**
+ * In check mode, a missing parent directory or link source may be one an earlier task of
+ * the same run would create: plan as if it existed, so check mode predicts the real run.
+ */
+function assumeEarlierTasksRan(target: PathState, source: PathState | undefined): void {
+  if (!target.exists) target.parentExists = true;
+  if (source && !source.exists) Object.assign(source, { exists: true, kind: 'file', parentExists: true });
+}
+
 export const fileModule: Module<FileArgs> = {
   name: 'file',
   aliases: ['ansible.builtin.file'],
@@ -260,6 +269,7 @@ export const fileModule: Module<FileArgs> = {
       const state: State = args.state ?? (target!.exists ? (target!.kind === 'directory' ? 'directory' : target!.kind === 'link' ? 'link' : 'file') : 'file');
       if (!args.state && state === 'link') return { changed: false, path, state };
       const entries = args.recurse ? parseEntries(read.extra) : [];
+      if (ctx.check) assumeEarlierTasksRan(target!, source);
       const decided = plan(path, state, target!, source, args, read.umask, entries);
       const result: ModuleResult = { changed: decided.changed, path, state: decided.state };
       if (args.mode !== undefined && state !== 'link' && state !== 'absent') {

@@ -150,7 +150,8 @@ export const lineinfileModule: Module<LineinfileArgs> = {
       const { state, umask } = await readForEdit(ctx, path);
       if (!state.exists) {
         if (args.state === 'absent') return { changed: false, msg: 'file not present', path };
-        if (!args.create) return failed(`Destination ${path} does not exist !`, { path, rc: 257 });
+        // In check mode an earlier task may create the file: plan the edit on an empty one.
+        if (!args.create && !ctx.check) return failed(`Destination ${path} does not exist !`, { path, rc: 257 });
       }
       const original = state.content?.toString('utf8') ?? '';
       const edit = editLines(original, args);

@@ -463,7 +463,9 @@ export async function convergeFile(ctx: ModuleContext, target: FileTarget): Prom
   if (state.exists && state.kind !== 'file' && state.targetKind !== 'file' && !(state.kind === 'link' && !state.targetKind)) {
     throw new RemoteError(`path ${path} exists and is not a regular file`);
   }
-  if (!state.exists && !state.parentExists && !target.makeParent) {
+  // In check mode the directory may be one an earlier task of the same run would create:
+  // report the file as created, which is what the real run will do if it does.
+  if (!state.exists && !state.parentExists && !target.makeParent && !ctx.check) {
     throw new RemoteError(`dest directory ${remoteDirname(path)} does not exist`);
   }
   const existing = state.exists && state.mode !== undefined;

@@ -53,6 +53,11 @@ async function runService(args: ServiceArgs, ctx: Parameters<Module['run']>[1]):
   const read = await ctx.exec(stateScript(args.name));
   const state = parseState(read.stdout);
   if (state.manager === 'none' || state.load === 'not-found') {
+    // In check mode an earlier task may be what installs the service: report the change
+    // the real run would make rather than fail.
+    if (ctx.check && (args.state !== undefined && args.state !== 'stopped' || args.enabled === true)) {
+      return { changed: true, name: args.name, msg: `service ${args.name} is not installed yet; a real run would ${args.state === undefined ? 'enable' : args.state.replace(/ed$/, '')} it` };
+    }
     return { changed: false, failed: true, msg: `Could not find the requested service ${args.name}` };
   }
   const systemd = state.manager === 'systemd';

@@ -44,24 +44,62 @@ function loadVarsFile(file: string, pos?: SourcePos): Vars {
   return asObject(data, `${file}`, positionOf(data) ?? { file, line: 1, col: 1 });
 }
 
-/** Parse `k=v k2="v 2"` argument strings (Ansible's short form). */
-export function parseKeyValueArgs(text: string): { args: Record<string, string>; rest: string } {
-  const args: Record<string, string> = {};
-  const restWords: string[] = [];
-  const pattern = /\s*([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S+)|\s*(\S+)/g;
-  let match: RegExpExecArray | null;
-  while ((match = pattern.exec(text)) !== null) {
-    if (match[1] !== undefined) {
-      let value = match[2]!;
-      if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) {
-        value = value.slice(1, -1);
-      }
-      args[match[1]] = value;
-    } else if (match[3] !== undefined) {
-      restWords.push(match[3]);
+/**
+ * Split an argument string into words as Ansible does: whitespace separates words, except
+ * inside quotes and inside `{{ }}` / `{% %}`; quotes around a value are removed.
+ */
+export function splitArgWords(text: string): string[] {
+  const words: string[] = [];
+  let current = '';
+  let quote: string | null = null;
+  let depth = 0;
+  let started = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    const pair = text.slice(i, i + 2);
+    if (quote) {
+      if (c === '\\' && text[i + 1] === quote) {
+        current += quote;
+        i++;
+      } else if (c === quote) quote = null;
+      else current += c;
+    } else if (pair === '{{' || pair === '{%') {
+      depth++;
+      current += pair;
+      i++;
+      started = true;
+    } else if ((pair === '}}' || pair === '%}') && depth > 0) {
+      depth--;
+      current += pair;
+      i++;
+    } else if (depth === 0 && (c === '"' || c === "'")) {
+      quote = c;
+      started = true;
+    } else if (depth === 0 && /\s/.test(c)) {
+      if (started) words.push(current);
+      current = '';
+      started = false;
+    } else {
+      current += c;
+      started = true;
     }
   }
-  return { args, rest: restWords.join(' ') };
+  if (started) words.push(current);
+  return words;
+}
+
+const KEY_VALUE = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/;
+
+/** Parse `k=v k2="v 2"` argument strings (Ansible's short form); other words are returned as `rest`. */
+export function parseKeyValueArgs(text: string): { args: Record<string, string>; rest: string[] } {
+  const args: Record<string, string> = {};
+  const rest: string[] = [];
+  for (const word of splitArgWords(text)) {
+    const match = KEY_VALUE.exec(word);
+    if (match) args[match[1]!] = match[2]!;
+    else rest.push(word);
+  }
+  return { args, rest };
 }
 
 class Loader {
@@ -324,23 +362,20 @@ function normalizeArgs(value: unknown, extra: Vars | undefined, freeForm: boolea
     if (value.includes('{{') && !freeForm && !value.includes('=')) {
       return value; // e.g. `debug: "{{ x }}"` is unusual but leave it to the module schema to judge
     }
-    const parsed = parseKeyValueArgs(value);
     if (freeForm) {
-      // Only the special keys are taken from a free-form command line, as Ansible does.
-      const special = ['creates', 'removes', 'chdir', 'executable', 'stdin'];
-      const words = value.trim();
+      // Only the special keys are taken out of a free-form command line, as Ansible does.
+      const special = new Set(['creates', 'removes', 'chdir', 'executable', 'stdin']);
       const specialArgs: Record<string, string> = {};
-      let raw = words;
-      for (const key of special) {
-        const match = new RegExp(`(?:^|\\s)${key}=("(?:[^"\\\\]|\\\\.)*"|'[^']*'|\\S+)`).exec(raw);
-        if (match) {
-          specialArgs[key] = match[1]!.replace(/^["']|["']$/g, '');
-          raw = (raw.slice(0, match.index) + raw.slice(match.index + match[0].length)).trim();
-        }
+      const kept: string[] = [];
+      for (const word of value.trim().split(/\s+(?=(?:creates|removes|chdir|executable|stdin)=)/)) {
+        const match = KEY_VALUE.exec(word);
+        if (match && special.has(match[1]!) && !/\s/.test(match[2]!.replace(/\{\{.*?\}\}/g, ''))) specialArgs[match[1]!] = match[2]!.replace(/^(["'])(.*)\1$/, '$2');
+        else kept.push(word);
       }
-      args = { _raw: raw, ...specialArgs };
+      args = { _raw: kept.join(' '), ...specialArgs };
     } else {
-      if (parsed.rest) throw new InputError(`module arguments: cannot parse '${parsed.rest}'`, pos, 'write the arguments as a mapping');
+      const parsed = parseKeyValueArgs(value);
+      if (parsed.rest.length) throw new InputError(`module arguments: cannot parse '${parsed.rest.join(' ')}'`, pos, 'write the arguments as k=v pairs or as a mapping');
       args = parsed.args;
     }
   } else if (typeof value === 'object' && !Array.isArray(value)) {
