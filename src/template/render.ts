@@ -59,7 +59,11 @@ export function renderString(text: string, vars: Vars, origin?: SourcePos): unkn
   const sole = soleExpression(text);
   if (sole) {
     const placement = { origin, exact: false };
-    return evaluateInScope(sole.expression, { layers: [vars], origin: placeAt(placement, lineAndColumn(text, sole.offset)) });
+    const value = evaluateInScope(sole.expression, { layers: [vars], origin: placeAt(placement, lineAndColumn(text, sole.offset)) });
+    // Whitespace around a lone expression is part of the text when the result is text
+    // (`content: "{{ line }}\n"` keeps its newline).
+    if (text.trim() !== text && (typeof value === 'string' || value === null || value === undefined)) return renderText(text, vars, { origin, exact: false });
+    return value;
   }
   return renderText(text, vars, { origin, exact: false });
 }
