@@ -6,8 +6,9 @@ SHELL := /bin/bash
 # ansible-core for the benchmark's comparison.
 DEB_PACKAGES := openssh-server openssh-client sudo sshpass ansible-core iproute2 util-linux procps
 
-DEMO_HOSTS_DIR := $(CURDIR)/.demo-hosts
-BENCH_HOSTS_DIR := $(CURDIR)/.bench-hosts
+# Host state lives outside the directories each test host makes private (/tmp, /srv, ...).
+DEMO_HOSTS_DIR := /var/lib/tsrun/demo-hosts
+BENCH_HOSTS_DIR := /var/lib/tsrun/bench-hosts
 
 .PHONY: help deps debian-packages npm-packages build typecheck test demo bench clean
 

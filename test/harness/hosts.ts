@@ -2,7 +2,7 @@
  * What tests import to reach the shared test hosts (brought up once per run by
  * `global-setup.ts`) and to look inside a host without going through tsrun.
  */
-import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { readTestHosts, type TestHost, type TestHosts } from '../../src/lab/testhosts.js';
 import { command } from '../../src/transport/quote.js';
@@ -11,7 +11,7 @@ import type { ExecResult } from '../../src/transport/types.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Where the shared hosts of a test run live. */
-export const TEST_HOSTS_DIR = path.join(REPO_ROOT, '.test-hosts');
+export const TEST_HOSTS_DIR = `/var/lib/tsrun/test-hosts-${createHash('sha1').update(REPO_ROOT).digest('hex').slice(0, 10)}`;
 export const TEST_HOSTS_COUNT = 4;
 
 /** The shared test hosts; fails with the fix when the run did not bring them up. */
