@@ -106,6 +106,8 @@ class Loader {
   private readonly handlers: ModuleTask[] = [];
   private readonly roles: Role[] = [];
   private readonly rolesSeen = new Set<string>();
+  /** Where each task's `notify` is written, to point at it when it names no handler. */
+  private readonly notifyPos = new WeakMap<Task, SourcePos>();
 
   constructor(
     private readonly playDir: string,
@@ -135,6 +137,9 @@ class Loader {
     const handlers = asList(rawPlay.handlers, 'handlers', positionOf(raw, 'handlers'));
     for (const task of this.loadTaskList(handlers, file, base)) this.collectHandlers(task);
 
+    const sections = [section('pre_tasks'), [...roleTasks, ...section('tasks')], section('post_tasks')];
+    this.checkNotify([...sections.flat(), ...this.handlers]);
+
     const serial = play.serial === undefined ? undefined : toList(play.serial as number | string | Array<number | string>);
     return {
       name: play.name ?? toList(play.hosts).join(','),
@@ -151,11 +156,24 @@ class Loader {
       anyErrorsFatal: play.any_errors_fatal ?? false,
       maxFailPercentage: play.max_fail_percentage,
       forceHandlers: play.force_handlers ?? false,
-      sections: [section('pre_tasks'), [...roleTasks, ...section('tasks')], section('post_tasks')],
+      sections,
       handlers: this.handlers,
       roles: this.roles,
       dir: this.playDir,
     };
+  }
+
+  /** Every literal `notify` must name a handler or a `listen` topic: caught at load, so --syntax-check sees it. */
+  private checkNotify(tasks: Task[]): void {
+    const known = new Set(this.handlers.flatMap((handler) => [handler.name, ...handler.listen]));
+    const visit = (task: Task): void => {
+      if (task.kind === 'block') return [...task.block, ...task.rescue, ...task.always].forEach(visit);
+      const missing = task.notify.find((name) => !name.includes('{{') && !known.has(name));
+      if (missing === undefined) return;
+      const hint = suggestion(missing, known) ?? (known.size ? `handlers: ${[...known].join(', ')}` : 'define it under handlers:');
+      throw new InputError(`notify: no handler named '${missing}'`, this.notifyPos.get(task) ?? task.pos, hint);
+    };
+    tasks.forEach(visit);
   }
 
   private collectHandlers(task: Task): void {
@@ -327,7 +345,7 @@ class Loader {
     const module = findModule(moduleKey)!;
     const args = normalizeArgs(object[moduleKey], task.args, module.freeForm ?? false, positionOf(object, moduleKey) ?? pos);
     const loop = task.loop ?? task.with_items;
-    return {
+    const moduleTask: ModuleTask = {
       ...settings,
       kind: 'module',
       name: task.name ?? moduleKey,
@@ -347,6 +365,9 @@ class Loader {
       notify: toList(task.notify),
       listen: toList(task.listen),
     };
+    const notifyPos = positionOf(object, 'notify');
+    if (notifyPos) this.notifyPos.set(moduleTask, notifyPos);
+    return moduleTask;
   }
 }
 

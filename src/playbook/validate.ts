@@ -42,7 +42,9 @@ export function validate<T>(
 ): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
+  // An unknown key usually explains the rest (`hostz` is why `hosts` is missing): report it first.
+  const issues = parsed.error.issues;
+  const issue = issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? issues[0]!;
   const path = issue.path;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
@@ -51,7 +53,19 @@ export function validate<T>(
     throw new InputError(`${what}: unknown key '${key}'`, pos, suggestion(key, known) ?? `allowed keys: ${[...known].join(', ')}`);
   }
   const keyPath = path.length ? `'${path.join('.')}' ` : '';
+  if (path.length && valueAt(value, path) === undefined) {
+    throw new InputError(`${what}: missing required key '${path.join('.')}'`, locate(value, path.slice(0, -1), options.fallbackPos));
+  }
   throw new InputError(`${what}: ${keyPath}${describeExpected(issue)}`, locate(value, path, options.fallbackPos));
+}
+
+function valueAt(value: unknown, path: PropertyKey[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[String(key)];
+  }
+  return current;
 }
 
 /** The object shape at `path` inside `schema`, when it is a plain object schema (for did-you-mean). */

@@ -26,7 +26,8 @@ export default async function globalSetup(): Promise<void> {
   const lab = (await import(pathToFileURL(path.join(REPO_ROOT, 'dist/lab/testhosts.js')).href)) as typeof Lab;
   const status = lab.testHostsStatus(TEST_HOSTS_DIR);
   const alreadyUp = status?.length === TEST_HOSTS_COUNT && status.every((host) => host.up);
-  await lab.startTestHosts({ count: TEST_HOSTS_COUNT, stateDir: TEST_HOSTS_DIR });
+  // TSRUN_TEST_SUBNET picks another free range when both defaults are in use on this machine.
+  await lab.startTestHosts({ count: TEST_HOSTS_COUNT, stateDir: TEST_HOSTS_DIR, subnet: process.env.TSRUN_TEST_SUBNET });
   const shared: SharedTestHosts = { lab, stateDir: TEST_HOSTS_DIR, startedHere: !alreadyUp };
   (globalThis as { tsrunTestHosts?: SharedTestHosts }).tsrunTestHosts = shared;
 }
