@@ -224,32 +224,22 @@ function errorResult(error: unknown): ModuleResult {
 
 export async function runTaskOnHost(task: ModuleTask, host: HostState, ctx: PlayContext, handler: boolean): Promise<void> {
   const info: TaskInfo = { name: task.name, role: task.role?.name, module: task.module.name, pos: task.pos, handler };
-  const report = (status: ResultStatus, result: ModuleResult, extra: { item?: unknown; delegatedTo?: string; ignored?: boolean } = {}): void => {
-    let shown = result;
-    if (task.noLog) shown = { changed: result.changed, failed: result.failed, skipped: result.skipped, censored: NO_LOG_MESSAGE };
-    let secrets: string[] = [];
-    try {
-      secrets = secretValues(taskVarsSafe);
-    } catch {
-      secrets = [];
-    }
-    ctx.reporter.result({ host: host.name, task: info, status, result: redact(shown, secrets), ...extra });
+  let vars: Vars = {};
+  const report: Report = (status, result, extra = {}) => {
+    const shown = task.noLog ? { changed: result.changed, failed: result.failed, skipped: result.skipped, censored: NO_LOG_MESSAGE } : result;
+    ctx.reporter.result({ host: host.name, task: info, status, result: redact(shown, secretValues(vars)), ...extra });
   };
-  let taskVarsSafe: Vars = {};
 
   let outcome: Outcome;
-  let vars: Vars;
   try {
     vars = taskVars(task, host, ctx);
-    taskVarsSafe = vars;
     outcome = task.loop === undefined ? await runSingle(task, host, vars, ctx, report) : await runLoop(task, host, vars, ctx, report);
   } catch (error) {
     const result = errorResult(error);
     outcome = { result, status: result.unreachable ? 'unreachable' : 'failed' };
     report(outcome.status, outcome.result);
-    vars = {};
   }
-  finish(task, host, ctx, outcome, report);
+  record(task, host, outcome);
 }
 
 type Report = (status: ResultStatus, result: ModuleResult, extra?: { item?: unknown; delegatedTo?: string; ignored?: boolean }) => void;
@@ -338,7 +328,8 @@ async function runLoop(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
   return { result, status, ignored: status === 'failed' && ignoreErrors(task, vars) };
 }
 
-function finish(task: ModuleTask, host: HostState, ctx: PlayContext, outcome: Outcome, _report: Report): void {
+/** Register the result, count it, and queue handlers. */
+function record(task: ModuleTask, host: HostState, outcome: Outcome): void {
   const { result, status, ignored } = outcome;
   if (task.register) host.hostVars[task.register] = result;
   const facts = result.ansible_facts;
@@ -368,5 +359,4 @@ function finish(task: ModuleTask, host: HostState, ctx: PlayContext, outcome: Ou
     default:
       host.stats.ok++;
   }
-  void ctx;
 }

@@ -17,6 +17,7 @@ export function secretValues(vars: Vars): string[] {
   const found = new Set<string>();
   const visit = (object: Vars, depth: number): void => {
     for (const key of Object.keys(object)) {
+      if (!isSecretName(key) && depth === 0) continue;
       let value: unknown;
       try {
         value = object[key];

@@ -100,6 +100,13 @@ describe('converging real hosts with every module and keyword', () => {
     );
   });
 
+  test('serial runs the play in batches; check_mode: no runs even in check mode', async () => {
+    const names = hosts.hosts.map((h) => h.name);
+    expect(await onEveryHost('cat /srv/converge/batch')).toEqual([0, 0, 2, 2].map((start) => names.slice(start, start + 2).join(',')));
+    const readOnly = check.results.filter((r) => r.task === 'Read-only, even in check mode').map((r) => r.result.stdout);
+    expect(readOnly.sort()).toEqual(names);
+  });
+
   test('services start, and handlers run once, only when notified', async () => {
     expect(await onEveryHost('/etc/init.d/tsrun-webapp status && echo running; cat /var/tmp/tsrun-webapp.log; cat /srv/converge/reloaded')).toEqual(
       hosts.hosts.map(() => 'running\nstart\nrestart\nconfig reloaded'),

@@ -6,7 +6,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   ORDINARY_BASHRC,
   readTestHosts,
@@ -17,9 +16,9 @@ import {
   type TestHosts,
 } from '../../src/lab/testhosts.js';
 import { command } from '../../src/transport/quote.js';
-import { inHost, REPO_ROOT } from '../harness/hosts.js';
+import { inHost, TEST_HOSTS_DIR } from '../harness/hosts.js';
 
-const STATE_DIR = path.join(REPO_ROOT, '.test-hosts', 'harness-self-test');
+const STATE_DIR = `${TEST_HOSTS_DIR}-self-test`;
 const PREFIX = 'tsi';
 
 interface Outcome {
@@ -124,7 +123,7 @@ test('the inventory lists every host with the key and known_hosts', () => {
 
 test('refuses a subnet that is already in use', async () => {
   const subnet = `${hosts.hosts[0]!.address.split('.').slice(0, 3).join('.')}.0/24`;
-  const otherDir = path.join(REPO_ROOT, '.test-hosts', 'harness-self-test-collision');
+  const otherDir = `${TEST_HOSTS_DIR}-self-test-collision`;
   await expect(startTestHosts({ count: 1, stateDir: otherDir, prefix: 'tsj', subnet })).rejects.toThrow(
     `refusing to start test hosts: ${subnet} collides with route ${subnet} dev ${PREFIX}br0`,
   );
