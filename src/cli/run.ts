@@ -8,7 +8,6 @@ import { loadPlaybook } from '../playbook/load.js';
 import type { Playbook, Task, Vars } from '../playbook/model.js';
 import { consoleReporter } from '../report/console.js';
 import { jsonLinesReporter } from '../report/json.js';
-import { logFileReporter } from '../report/log.js';
 import { fanOut, type Reporter } from '../report/types.js';
 import { InputError } from '../source.js';
 import { loadYamlFile } from '../yaml.js';
@@ -112,7 +111,8 @@ export async function runCommand(playbookFile: string, options: CliOptions, role
   const color = options.color && options.output === 'text' && process.stdout.isTTY === true && !process.env.NO_COLOR;
   if (options.output === 'json') reporters.push(jsonLinesReporter((text) => process.stdout.write(text)));
   else reporters.push(consoleReporter({ write: (text) => process.stdout.write(text), color, verbosity: options.verbose, diff: options.diff }));
-  const log = options.logFile ? logFileReporter(options.logFile) : undefined;
+  // winston is loaded only when a log file is asked for: it costs start-up time otherwise.
+  const log = options.logFile ? (await import('../report/log.js')).logFileReporter(options.logFile) : undefined;
   if (log) reporters.push(log.reporter);
 
   const outcome = await runPlaybook(
