@@ -53,7 +53,7 @@ export function parseExtraVars(values: string[]): Vars {
     } else if (/^\s*[{[]/.test(value)) {
       let data: unknown;
       try {
-        data = parseYamlText(value);
+        data = parseYamlText(value, { version: '1.1' }); // as files are read: `{x: yes}` is a boolean, like Ansible
       } catch (error) {
         throw new InputError(`-e ${value}: invalid JSON/YAML: ${(error as Error).message.split('\n')[0]}`);
       }
