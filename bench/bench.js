@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +62,11 @@ function run(file, args, { env, cwd, input } = {}) {
       cwd: cwd ?? REPO_ROOT,
       env: env ?? process.env,
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      // Its own process group, so an interrupted benchmark can stop it with all its forks.
+      detached: true,
     });
+    running.add(child);
+    child.on('close', () => running.delete(child));
     const chunks = [];
     child.stdout.on('data', (chunk) => chunks.push(chunk));
     child.stderr.on('data', (chunk) => chunks.push(chunk));
@@ -96,6 +100,8 @@ async function hostsUp(count, stateDir, prefix) {
 async function hostsDown(stateDir) {
   if (!existsSync(path.join(stateDir, 'state.json'))) return;
   await mustRun(`tearing down the test hosts in ${stateDir}`, process.execPath, [TESTHOSTS_CLI, 'down', '--state-dir', stateDir]);
+  // Only when empty: a state dir holding anything else is not ours to delete.
+  await rmdir(stateDir).catch(() => undefined);
 }
 
 /** Remove what the playbook wrote, from inside each host's mount namespace (no ssh involved). */
@@ -271,6 +277,8 @@ const log = (text) => console.log(text);
 // ---------------------------------------------------------------- main
 
 const stateDirs = new Set();
+/** Commands under way, stopped (with their process groups) when the benchmark is interrupted. */
+const running = new Set();
 const ansibleDirs = new Set();
 let scratchDir;
 
@@ -318,12 +326,21 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     if (stopping) return;
     stopping = true;
     console.error(`\nbench: ${signal}, tearing down`);
+    for (const child of running) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
     tearDown().finally(() => process.exit(130));
   });
 }
 try {
   await main();
 } catch (error) {
+  // Once interrupted, the runs fail because their hosts go away: that is not news.
+  if (stopping) await new Promise(() => undefined);
   console.error(`\nbench: ${error instanceof BenchError ? error.message : error.stack}`);
   exitCode = 1;
 } finally {
