@@ -134,6 +134,9 @@ class RemoteShell {
   }
 }
 
+/** The last line sudo writes when it refuses to authenticate (wrong or missing password). */
+const SUDO_REFUSED = /(^|\n)sudo: (a password is required|\d+ incorrect password attempts?|no password was provided)$/;
+
 export class SshTransport implements Transport {
   roundTrips = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -187,7 +190,18 @@ export class SshTransport implements Transport {
     const source = input.length ? `{ ${input.join('; ')}; } | ` : '';
     const redirect = input.length ? '' : ' </dev/null';
     const frame = `${source}${runner}${redirect}; __tsrun_rc=$?; printf '\\n%s %s\\n' ${nonce} "$__tsrun_rc"; printf '\\n%s\\n' ${nonce} >&2\n`;
-    return this.shell.run(frame, nonce);
+    const result = this.shell.run(frame, nonce);
+    return becomeUser ? result.then((outcome) => this.checkBecome(outcome, becomeUser)) : result;
+  }
+
+  /** sudo's own refusal is not the command failing: say so, naming what to fix (never the password). */
+  private checkBecome(result: ExecResult, becomeUser: string): ExecResult {
+    if (result.code !== 1 || !SUDO_REFUSED.test(result.stderr.trimEnd())) return result;
+    const why =
+      this.options.becomePassword === undefined
+        ? 'sudo needs a password: set ansible_become_password'
+        : 'sudo refused the become password: check ansible_become_password';
+    throw new Error(`become ${becomeUser} failed for ${this.options.user}@${this.options.host}: ${why}`);
   }
 
   async close(): Promise<void> {

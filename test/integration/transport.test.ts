@@ -138,13 +138,16 @@ describe('password login and become', () => {
   const wrongBecome = 'Wr0ng-Become-Pw';
   let become: TsrunRun;
   let wrong: TsrunRun;
+  let none: TsrunRun;
   beforeAll(async () => {
     const base = `${host1.name} ansible_host=${host1.address} ansible_user=${hosts.user.name} ansible_password=${password} tsrun_known_hosts=${hosts.knownHostsFile}`;
     const good = await file('deploy.ini', `${base} ansible_become_password=${password}\n`);
     const bad = await file('deploy-wrong.ini', `${base} ansible_become_password=${wrongBecome}\n`);
-    [become, wrong] = await Promise.all([
+    const missing = await file('deploy-no-become.ini', `${base}\n`);
+    [become, wrong, none] = await Promise.all([
       tsrunJson(path.join(fixtures, 'become.yml'), good),
       tsrunJson(path.join(fixtures, 'become.yml'), bad),
+      tsrunJson(path.join(fixtures, 'become.yml'), missing),
     ]);
   });
 
@@ -159,11 +162,21 @@ describe('password login and become', () => {
     expect(stdoutOf(wrong, 'Who logs in')).toEqual([hosts.user.name]);
     const failure = wrong.results.find((r) => r.task === 'Who am I with become')!;
     expect(failure.status).toBe('failed');
-    expect(JSON.stringify(failure.result)).toMatch(/incorrect password|password is required|Sorry, try again/);
+    expect(failure.result.msg).toBe(
+      `become root failed for ${hosts.user.name}@${host1.address}: sudo refused the become password: check ansible_become_password`,
+    );
+    expect(wrong.recap![host1.name]).toMatchObject({ ok: 1, failed: 1, unreachable: 0 });
     for (const output of [wrong.stdout, wrong.stderr, become.stdout, become.stderr]) {
       expect(output).not.toContain(wrongBecome);
       expect(output).not.toContain(password);
     }
+  });
+
+  test('without a become password, the failure says which variable to set', () => {
+    expect(none.code).toBe(2);
+    expect(none.results.find((r) => r.task === 'Who am I with become')!.result.msg).toBe(
+      `become root failed for ${hosts.user.name}@${host1.address}: sudo needs a password: set ansible_become_password`,
+    );
   });
 });
 
