@@ -44,9 +44,10 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   const hosts = new Map<string, HostState>();
   const stats: Record<string, HostStats> = {};
   let roundTrips: Record<string, number> = {};
+  const startAt = { found: options.startAtTask === undefined };
   try {
     for (const play of playbook.plays) {
-      await runPlay(play, { inventory, options, reporter, pool, hosts, stats, playbookDir: playbook.dir });
+      await runPlay(play, { inventory, options, reporter, pool, hosts, stats, startAt, playbookDir: playbook.dir });
     }
   } finally {
     reporter.recap(stats);
@@ -63,6 +64,8 @@ interface RunState {
   pool: ConnectionPool;
   hosts: Map<string, HostState>;
   stats: Record<string, HostStats>;
+  /** --start-at-task: whether the named task has been reached (across plays). */
+  startAt: { found: boolean };
   playbookDir: string;
 }
 
@@ -143,6 +146,7 @@ async function runPlay(play: Play, state: RunState): Promise<void> {
     hostState: (name) => hostState(state, name),
     groupsOf: (name) => groupsOfHost(state.inventory, name),
     playbookDir: state.playbookDir,
+    startAt: state.startAt,
     aborted: false,
   };
 
@@ -232,10 +236,10 @@ async function runBlock(block: BlockTask, hosts: HostState[], ctx: PlayContext):
 /** Whether a task is selected by --tags/--skip-tags and --start-at-task (static, not shown when not). */
 function selected(task: ModuleTask, ctx: PlayContext): boolean {
   if (!selectedByTags(task.tags, ctx.options.tags, ctx.options.skipTags)) return false;
-  const startAt = ctx.options.startAtTask;
-  if (startAt !== undefined && (ctx as PlayContext & { startAtDone?: boolean }).startAtDone !== true) {
-    if (task.name !== startAt && !task.name.endsWith(` : ${startAt}`)) return false;
-    (ctx as PlayContext & { startAtDone?: boolean }).startAtDone = true;
+  if (!ctx.startAt.found) {
+    const wanted = ctx.options.startAtTask!;
+    if (task.name !== wanted && `${task.role?.name} : ${task.name}` !== wanted) return false;
+    ctx.startAt.found = true;
   }
   return true;
 }

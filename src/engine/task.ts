@@ -46,6 +46,8 @@ export interface PlayContext {
   hostState(name: string): HostState;
   groupsOf(name: string): string[];
   playbookDir: string;
+  startAt: { found: boolean };
+  /** any_errors_fatal or max_fail_percentage stopped the play. */
   aborted: boolean;
 }
 

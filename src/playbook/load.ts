@@ -102,6 +102,9 @@ export function parseKeyValueArgs(text: string): { args: Record<string, string>;
   return { args, rest };
 }
 
+/** Keys of a role entry that are keywords, not role parameters. */
+const ROLE_KEYWORDS = new Set(['role', 'name', 'tags', 'when', 'vars', 'become']);
+
 class Loader {
   private readonly handlers: ModuleTask[] = [];
   private readonly roles: Role[] = [];
@@ -132,7 +135,7 @@ class Loader {
 
     const roleTasks: Task[] = [];
     for (const [index, reference] of (play.roles ?? []).entries()) {
-      roleTasks.push(...this.loadRoleReference(reference, positionOf(rawPlay.roles, index) ?? pos, base, file));
+      roleTasks.push(...this.loadRoleReference(reference, positionOf(rawPlay.roles, index) ?? pos, base));
     }
     const handlers = asList(rawPlay.handlers, 'handlers', positionOf(raw, 'handlers'));
     for (const task of this.loadTaskList(handlers, file, base)) this.collectHandlers(task);
@@ -191,26 +194,18 @@ class Loader {
     throw new InputError(`role '${name}' not found`, pos, `looked in: ${candidates.join(', ')}`);
   }
 
-  private loadRoleReference(
-    reference: z.infer<typeof roleReferenceSchema>,
-    pos: SourcePos,
-    inherited: TaskSettings,
-    file: string,
-  ): Task[] {
-    const spec = typeof reference === 'string' ? { role: reference } : reference;
-    const name = spec.role ?? spec.name;
-    if (!name) throw new InputError('role entry: missing key \'role\'', pos);
-    const { role: _r, name: _n, tags, when, vars, become, ...params } = spec as Record<string, unknown> & typeof spec;
-    void _r;
-    void _n;
-    void file;
+  private loadRoleReference(reference: z.infer<typeof roleReferenceSchema>, pos: SourcePos, inherited: TaskSettings): Task[] {
+    const spec: Record<string, unknown> = typeof reference === 'string' ? { role: reference } : reference;
+    const name = (spec.role ?? spec.name) as string | undefined;
+    if (!name) throw new InputError("role entry: missing key 'role'", pos);
+    const params = Object.fromEntries(Object.entries(spec).filter(([key]) => !ROLE_KEYWORDS.has(key)));
     const settings: TaskSettings = {
       ...inherited,
-      when: [...inherited.when, ...toList(when as Condition | Condition[] | undefined)],
-      tags: [...inherited.tags, ...toList(tags as string | string[] | undefined)],
-      become: (become as boolean | undefined) ?? inherited.become,
+      when: [...inherited.when, ...toList(spec.when as Condition | Condition[] | undefined)],
+      tags: [...inherited.tags, ...toList(spec.tags as string | string[] | undefined)],
+      become: (spec.become as boolean | undefined) ?? inherited.become,
       // Role parameters (`- role: x` with extra keys) act as role-scoped vars, like Ansible.
-      vars: { ...inherited.vars, ...params, ...((vars as Vars | undefined) ?? {}) },
+      vars: { ...inherited.vars, ...params, ...((spec.vars as Vars | undefined) ?? {}) },
     };
     return this.loadRole(name, pos, settings);
   }
@@ -235,7 +230,7 @@ class Loader {
       const meta = validate(roleMetaSchema, loadYamlFile(metaFile) ?? {}, `${name} role meta`);
       for (const [index, dependency] of (meta.dependencies ?? []).entries()) {
         const dependencyPos = positionOf(meta.dependencies, index) ?? { file: metaFile, line: 1, col: 1 };
-        tasks.push(...this.loadRoleReference(dependency, dependencyPos, { ...inherited, role: undefined }, metaFile));
+        tasks.push(...this.loadRoleReference(dependency, dependencyPos, { ...inherited, role: undefined }));
       }
     }
 
