@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 # Debian packages: real OpenSSH servers for the test hosts, sudo for become, and
 # ansible-core for the benchmark's comparison.
-DEB_PACKAGES := openssh-server openssh-client sudo sshpass ansible-core iproute2 util-linux procps
+DEB_PACKAGES := openssh-server openssh-client sudo sshpass ansible-core iproute2 util-linux procps time
 
 # Host state lives outside the directories each test host makes private (/tmp, /srv, ...).
 DEMO_HOSTS_DIR := /var/lib/tsrun/demo-hosts

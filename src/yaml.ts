@@ -49,7 +49,10 @@ export function parseYaml(text: string, file: string): unknown[] {
   return docs.map((doc) => {
     const problem = doc.errors[0];
     if (problem) {
-      throw new InputError(`invalid YAML: ${problem.message.split('\n')[0]}`, pos(problem.pos[0]), 'check indentation and quoting near this line');
+      const at = pos(problem.pos[0]);
+      const line = text.split('\n')[at.line - 1] ?? '';
+      const hint = /^\s*\t/.test(line) ? 'a tab indents this line: YAML allows only spaces for indentation' : 'check indentation and quoting near this line';
+      throw new InputError(`invalid YAML: ${problem.message.split('\n')[0]}`, at, hint);
     }
     return toPlain(doc.contents as Node | null, doc, pos);
   });

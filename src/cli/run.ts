@@ -71,7 +71,8 @@ export function parseExtraVars(values: string[]): Vars {
 }
 
 function load(playbookFile: string, options: CliOptions, rolesPath: string[]): { playbook: Playbook; inventory: Inventory; extraVars: Vars } {
-  const inventorySources = options.inventory.length ? options.inventory : ['/etc/ansible/hosts'];
+  // Like ansible-playbook: /etc/ansible/hosts by default; a syntax check needs no inventory.
+  const inventorySources = options.inventory.length ? options.inventory : options.syntaxCheck ? ['localhost,'] : ['/etc/ansible/hosts'];
   const inventory = loadInventory(inventorySources);
   const playbook = loadPlaybook(playbookFile, { rolesPath });
   return { playbook, inventory, extraVars: parseExtraVars(options.extraVars) };
