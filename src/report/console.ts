@@ -21,9 +21,11 @@ const STATUS_COLOR: Record<string, Color> = { ok: 'green', changed: 'yellow', fa
 
 /** The result shown after the host: debug output always, everything with -v, the message on failure. */
 function details(event: ResultEvent, verbosity: number): string {
-  const { changed: _changed, diff: _diff, ...rest } = event.result;
+  const { changed: _changed, diff: _diff, ansible_loop_var: loopVar, ...rest } = event.result;
   void _changed;
   void _diff;
+  // A loop item's result carries the item itself; the line already names it.
+  if (typeof loopVar === 'string') delete rest[loopVar];
   if (event.task.module === 'debug' && event.status === 'ok') return ` => ${JSON.stringify(rest, null, 4)}`;
   const failed = event.status === 'failed' || event.status === 'unreachable';
   if (failed && verbosity === 0 && typeof rest.msg === 'string') return ` => ${rest.msg}`;
