@@ -10,7 +10,10 @@ DEB_PACKAGES := openssh-server openssh-client sudo sshpass ansible-core iproute2
 DEMO_HOSTS_DIR := /var/lib/tsrun/demo-hosts
 BENCH_HOSTS_DIR := /var/lib/tsrun/bench-hosts
 
-.PHONY: help deps debian-packages npm-packages build typecheck test demo bench clean
+.PHONY: help deps debian-packages npm-packages build typecheck test demo bench provision unprovision clean
+
+# The inventory `make provision` / `make unprovision` work on.
+INVENTORY ?= inventory/hosts.ini
 
 help:
 	@echo "make demo   run the sample playbook on local SSH test hosts (sets everything up)"
@@ -46,6 +49,12 @@ demo: deps build
 
 bench: deps build
 	node bench/bench.js --hosts-dir "$(BENCH_HOSTS_DIR)"
+
+provision: build
+	node bin/tsrun.js provision -i "$(INVENTORY)"
+
+unprovision: build
+	node bin/tsrun.js unprovision -i "$(INVENTORY)"
 
 clean:
 	-node dist/lab/testhosts-cli.js down --state-dir "$(DEMO_HOSTS_DIR)" 2>/dev/null

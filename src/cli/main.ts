@@ -5,6 +5,7 @@
  *   0 success · 1 invalid input (inventory, playbook, role, template; file:line:col printed)
  *   2 a host failed · 4 a host was unreachable · 5 bad options
  */
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../source.js';
 import { runCommand, listCommand, type CliOptions } from './run.js';
@@ -66,6 +67,18 @@ export function buildProgram(done: (code: number) => void): Command {
       done(options.listHosts || options.listTasks || options.syntaxCheck ? await listCommand(playbook, options) : await runCommand(playbook, options));
     },
   );
+  // The shipped registry-mirror provisioning: playbooks and roles from the installed package.
+  for (const [name, description] of [
+    ['provision', 'provision the pull-through registry mirror and point every node at it'],
+    ['unprovision', 'remove the registry mirror and restore every node'],
+  ] as const) {
+    addRunFlags(program.command(name).description(description)).action(async (options: CliOptions) => {
+      const playbook = fileURLToPath(new URL(`../../playbooks/${name}.yml`, import.meta.url));
+      const rolesPath = [fileURLToPath(new URL('../../roles', import.meta.url))];
+      const list = options.listHosts || options.listTasks || options.syntaxCheck;
+      done(list ? await listCommand(playbook, options, rolesPath) : await runCommand(playbook, options, rolesPath));
+    });
+  }
   return program;
 }
 
