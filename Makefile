@@ -2,15 +2,17 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Debian packages: real OpenSSH servers for the test hosts, sudo for become, and
-# ansible-core for the benchmark's comparison.
-DEB_PACKAGES := openssh-server openssh-client sudo sshpass ansible-core iproute2 util-linux procps time
+# Debian packages: real OpenSSH servers for the test hosts, sudo for become, ansible-core
+# for the benchmark's comparison; for the lab, containerd, the CNCF registry, openssl for
+# the control plane's certificates (the control plane is built with the machine's Go).
+DEB_PACKAGES := openssh-server openssh-client sudo sshpass ansible-core iproute2 util-linux procps time \
+	containerd docker-registry openssl curl
 
 # Host state lives outside the directories each test host makes private (/tmp, /srv, ...).
 DEMO_HOSTS_DIR := /var/lib/tsrun/demo-hosts
 BENCH_HOSTS_DIR := /var/lib/tsrun/bench-hosts
 
-.PHONY: help deps debian-packages npm-packages build typecheck test demo bench provision unprovision clean
+.PHONY: help deps debian-packages npm-packages build typecheck test demo bench provision unprovision lab-up lab-down lab-status clean
 
 # The inventory `make provision` / `make unprovision` work on.
 INVENTORY ?= inventory/hosts.ini
@@ -50,10 +52,28 @@ demo: deps build
 bench: deps build
 	node bench/bench.js --hosts-dir "$(BENCH_HOSTS_DIR)"
 
+lab-up: deps build
+	node dist/lab/lab-cli.js up
+
+lab-down: build
+	node dist/lab/lab-cli.js down
+
+lab-status: build
+	node dist/lab/lab-cli.js status
+
 provision: build
 	node bin/tsrun.js provision -i "$(INVENTORY)"
 
-unprovision: build
+unlab-up: deps build
+	node dist/lab/lab-cli.js up
+
+lab-down: build
+	node dist/lab/lab-cli.js down
+
+lab-status: build
+	node dist/lab/lab-cli.js status
+
+provision: build
 	node bin/tsrun.js unprovision -i "$(INVENTORY)"
 
 clean:

@@ -35,6 +35,13 @@ export const PRIVATE_DIRS: ReadonlyArray<{ path: string; mode: number }> = [
   { path: '/etc/tsrun-test', mode: 0o755 },
   // Init scripts a test installs (the service module on hosts without systemd).
   { path: '/etc/init.d', mode: 0o755 },
+  // Container runtimes' configuration and state (containerd, k3s, Docker), and kubectl's.
+  { path: '/etc/containerd', mode: 0o755 },
+  { path: '/var/lib/containerd', mode: 0o711 },
+  { path: '/run/containerd', mode: 0o711 },
+  { path: '/etc/rancher', mode: 0o755 },
+  { path: '/var/lib/rancher', mode: 0o755 },
+  { path: '/etc/docker', mode: 0o755 },
   // sudo's cached credentials: a password given on one host must not count on another.
   { path: '/run/sudo', mode: 0o711 },
 ];
