@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { parse as parseYamlText, stringify as stringifyYaml } from 'yaml';
 import { quote } from '../transport/quote.js';
-import { EvaluationProblem, pythonRegex, TESTS, UNDEFINED_AWARE_TESTS } from './tests.js';
+import { EvaluationProblem, parseIp, pythonRegex, TESTS, UNDEFINED_AWARE_TESTS, type ParsedIp } from './tests.js';
 import { deepEqual, isMapping, isUndefined, repr, setKey, toText, truthy, typeName, Undefined } from './values.js';
 
 export type Filter = (value: unknown, args: unknown[], kwargs: Record<string, unknown>) => unknown;
@@ -186,6 +187,62 @@ function hashOf(value: unknown, algorithm: string): string {
   } catch {
     throw new EvaluationProblem(`unknown hash algorithm '${algorithm}'`);
   }
+}
+
+const BCRYPT_SALT = /^[./A-Za-z0-9]{22}$/;
+
+/**
+ * Ansible's `password_hash`, bcrypt only (what htpasswd files take). A given `salt`
+ * makes the hash repeatable, so a task that renders it reports no change on a re-run.
+ */
+function passwordHash(value: unknown, args: unknown[], kwargs: Record<string, unknown>): string {
+  const scheme = String(arg(args, kwargs, 0, 'hashtype', 'sha512'));
+  if (scheme !== 'bcrypt' && scheme !== 'blowfish') {
+    throw new EvaluationProblem(`password_hash: hash type '${scheme}' is not supported (use 'bcrypt')`);
+  }
+  const salt = arg(args, kwargs, 1, 'salt', null);
+  const rounds = Number(arg(args, kwargs, 3, 'rounds', 12) ?? 12);
+  const ident = String(arg(args, kwargs, 4, 'ident', '2b') ?? '2b');
+  if (!Number.isInteger(rounds) || rounds < 4 || rounds > 31) throw new EvaluationProblem(`password_hash: rounds must be an integer from 4 to 31, got ${String(rounds)}`);
+  if (!['2a', '2b', '2y'].includes(ident)) throw new EvaluationProblem(`password_hash: ident must be 2a, 2b or 2y, got '${ident}'`);
+  let setting: string;
+  if (salt === null || salt === undefined) {
+    setting = bcrypt.genSaltSync(rounds);
+  } else {
+    const text = asString(salt);
+    if (!BCRYPT_SALT.test(text)) throw new EvaluationProblem('password_hash: a bcrypt salt is 22 characters of ./A-Za-z0-9');
+    setting = `$2b$${String(rounds).padStart(2, '0')}$${text}`;
+  }
+  return bcrypt.hashSync(asString(value), setting).replace(/^\$2b\$/, `$${ident}$`);
+}
+
+/** One value for `ipaddr` and friends: what the query asks of it, or false. */
+function ipQuery(value: unknown, query: string, version: 4 | 6 | undefined, filter: string): unknown {
+  const parsed: ParsedIp | undefined = typeof value === 'string' || typeof value === 'number' ? parseIp(String(value)) : undefined;
+  const usable = parsed !== undefined && (version === undefined || parsed.version === version);
+  switch (query) {
+    case '':
+      return usable ? String(value).trim() : false;
+    case 'bool':
+      return usable;
+    case 'address':
+      // A host address, alone or with its prefix; a network's own address is not one.
+      return usable && (parsed.prefix === undefined || parsed.prefix === parsed.bits || !parsed.isNetworkAddress) ? parsed.address : false;
+    case 'version':
+      return usable ? parsed.version : false;
+    case 'prefix':
+      return usable ? (parsed.prefix ?? parsed.bits) : false;
+    default:
+      throw new EvaluationProblem(`${filter}: query '${query}' is not supported (use '', 'address', 'bool', 'prefix' or 'version')`);
+  }
+}
+
+function ipFilter(version: 4 | 6 | undefined, filter: string): Filter {
+  return (value, args, kwargs) => {
+    const query = asString(arg(args, kwargs, 0, 'query', '') ?? '');
+    if (Array.isArray(value)) return value.map((item) => ipQuery(item, query, version, filter)).filter((item) => item !== false);
+    return ipQuery(value, query, version, filter);
+  };
 }
 
 export const FILTERS: Record<string, Filter> = {
@@ -437,6 +494,10 @@ export const FILTERS: Record<string, Filter> = {
   },
   wordcount: (value) => asString(value).split(/\s+/).filter(Boolean).length,
   comment: (value) => asString(value).split('\n').map((line) => `# ${line}`.trimEnd()).join('\n'),
+  password_hash: passwordHash,
+  ipaddr: ipFilter(undefined, 'ipaddr'),
+  ipv4: ipFilter(4, 'ipv4'),
+  ipv6: ipFilter(6, 'ipv6'),
 };
 FILTERS.d = FILTERS.default!;
 FILTERS.count = FILTERS.length!;

@@ -2,6 +2,7 @@
  * Jinja and Ansible tests: `x is defined`, `result is failed`, `v is version('1.2', '>=')`.
  * `defined` and `undefined` see undefined values; every other test gets a real value.
  */
+import { isIP } from 'node:net';
 import { deepEqual, isMapping, isUndefined, truthy, typeName } from './values.js';
 
 export class EvaluationProblem extends Error {}
@@ -65,6 +66,60 @@ function contains(container: unknown, item: unknown): boolean {
 
 export { contains };
 
+export interface ParsedIp {
+  version: 4 | 6;
+  address: string;
+  /** The prefix length after a `/`, when one is given. */
+  prefix?: number;
+  bits: 32 | 128;
+  /** Whether the host bits are all zero (the address names the network). */
+  isNetworkAddress: boolean;
+}
+
+function hostBitsZero(address: string, version: 4 | 6, prefix: number): boolean {
+  let bits: string;
+  if (version === 4) {
+    bits = address.split('.').map((octet) => Number(octet).toString(2).padStart(8, '0')).join('');
+  } else {
+    const [head = '', tail = ''] = address.split('::');
+    const groups = (part: string): string[] => (part ? part.split(':') : []);
+    const embedded = (list: string[]): string[] => {
+      const last = list.at(-1);
+      if (!last?.includes('.')) return list;
+      const octets = last.split('.').map(Number);
+      return [...list.slice(0, -1), ((octets[0]! << 8) | octets[1]!).toString(16), ((octets[2]! << 8) | octets[3]!).toString(16)];
+    };
+    const left = embedded(groups(head));
+    const right = embedded(groups(tail));
+    const all = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+    bits = all.map((group) => parseInt(group, 16).toString(2).padStart(16, '0')).join('');
+  }
+  return !bits.slice(prefix).includes('1');
+}
+
+/** An IPv4/IPv6 address, optionally with a `/prefix`; undefined when it is not one. */
+export function parseIp(text: string): ParsedIp | undefined {
+  const [address = '', prefixText, ...extra] = text.trim().split('/');
+  if (extra.length > 0) return undefined;
+  const version = isIP(address);
+  if (version !== 4 && version !== 6) return undefined;
+  const bits = version === 4 ? 32 : 128;
+  if (prefixText === undefined) return { version, address, bits, isNetworkAddress: false };
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > bits) return undefined;
+  const prefix = Number(prefixText);
+  return { version, address, prefix, bits, isNetworkAddress: hostBitsZero(address, version, prefix) };
+}
+
+/** ansible.utils tests: `ip` takes networks too, `*_address` only a single address. */
+function ipTest(version: 4 | 6 | undefined, addressOnly: boolean): Test {
+  return (value) => {
+    if (typeof value !== 'string') return false;
+    const parsed = parseIp(value);
+    if (!parsed || (version !== undefined && parsed.version !== version)) return false;
+    return !addressOnly || parsed.prefix === undefined;
+  };
+}
+
 export const TESTS: Record<string, Test> = {
   defined: (value) => !isUndefined(value),
   undefined: (value) => isUndefined(value),
@@ -122,6 +177,12 @@ export const TESTS: Record<string, Test> = {
   },
 };
 TESTS.version_compare = TESTS.version!;
+TESTS.ip = ipTest(undefined, false);
+TESTS.ipv4 = ipTest(4, false);
+TESTS.ipv6 = ipTest(6, false);
+TESTS.ip_address = ipTest(undefined, true);
+TESTS.ipv4_address = ipTest(4, true);
+TESTS.ipv6_address = ipTest(6, true);
 
 export const TEST_NAMES: ReadonlySet<string> = new Set(Object.keys(TESTS));
 
