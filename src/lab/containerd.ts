@@ -82,9 +82,9 @@ export async function startContainerd(
   const stateDir = path.resolve(stateDirInput);
   const dir = recordDir(stateDir, host);
   const logFile = path.join(dir, 'containerd.log');
-  const running = recordedPid(stateDir, host);
-  if (running !== undefined && isOurContainerd(running, host)) {
-    return { host: host.name, pid: running, socket: CONTAINERD_SOCKET, logFile, startMs: 0 };
+  const running = recordedContainerd(stateDir, host);
+  if (running && isOurContainerd(running) && running.namespace === mountNamespace(host.sshdPid)) {
+    return { host: host.name, pid: running.pid, socket: CONTAINERD_SOCKET, logFile, startMs: 0 };
   }
   await assertInstalled();
   if (!isAlive(host.sshdPid)) throw new Error(`test host ${host.name} is not running (sshd pid ${host.sshdPid})`);
@@ -111,7 +111,8 @@ export async function startContainerd(
   } finally {
     closeSync(log);
   }
-  await writeFile(pidFile(stateDir, host), `${pid}\n`);
+  // The host's mount namespace goes with the pid: containerd stays recognisable if sshd dies.
+  await writeFile(pidFile(stateDir, host), `${pid} ${mountNamespace(host.sshdPid) ?? ''}\n`);
   await waitForSocket(host, pid, logFile);
   return { host: host.name, pid, socket: CONTAINERD_SOCKET, logFile, startMs: Date.now() - started };
 }
@@ -119,8 +120,8 @@ export async function startContainerd(
 /** Stop the host's containerd (SIGTERM, then SIGKILL); nothing to do when none runs. */
 export async function stopContainerd(host: TestHost, stateDirInput: string): Promise<void> {
   const stateDir = path.resolve(stateDirInput);
-  const pid = recordedPid(stateDir, host);
-  if (pid !== undefined && isOurContainerd(pid, host)) await killAndWait(pid);
+  const running = recordedContainerd(stateDir, host);
+  if (running && isOurContainerd(running)) await killAndWait(running.pid);
   await rm(pidFile(stateDir, host), { force: true });
 }
 
@@ -137,15 +138,21 @@ const pidFile = (stateDir: string, host: TestHost) => path.join(recordDir(stateD
 /** A path inside the host, as seen from the root namespace. */
 const inHost = (host: TestHost, absolute: string) => path.join(`/proc/${host.sshdPid}/root`, absolute);
 
-function recordedPid(stateDir: string, host: TestHost): number | undefined {
-  const pid = Number(readFileOr(pidFile(stateDir, host)).trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+interface Recorded {
+  pid: number;
+  /** The host's mount namespace (as /proc/PID/ns/mnt reads) when containerd was started. */
+  namespace: string;
 }
 
-/** A live containerd in the host's mount namespace (not a recycled pid). */
-function isOurContainerd(pid: number, host: TestHost): boolean {
-  if (!isAlive(pid) || readFileOr(`/proc/${pid}/comm`).trim() !== 'containerd') return false;
-  return mountNamespace(pid) !== undefined && mountNamespace(pid) === mountNamespace(host.sshdPid);
+function recordedContainerd(stateDir: string, host: TestHost): Recorded | undefined {
+  const [pidText, namespace] = readFileOr(pidFile(stateDir, host)).trim().split(' ');
+  const pid = Number(pidText);
+  return Number.isInteger(pid) && pid > 0 && namespace ? { pid, namespace } : undefined;
+}
+
+/** A live containerd in the mount namespace it was started in (not a recycled pid). */
+function isOurContainerd({ pid, namespace }: Recorded): boolean {
+  return isAlive(pid) && readFileOr(`/proc/${pid}/comm`).trim() === 'containerd' && mountNamespace(pid) === namespace;
 }
 
 function mountNamespace(pid: number): string | undefined {

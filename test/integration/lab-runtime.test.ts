@@ -24,6 +24,7 @@ const SUBNET = '10.213.20.0/24';
 const GATEWAY = '10.213.20.1';
 const UPSTREAM = `${GATEWAY}:5000`;
 const MIRROR = `${GATEWAY}:5001`;
+const TLS_REGISTRY = `${GATEWAY}:5002`;
 const IMAGE = 'docker.io/library/hello:latest';
 
 const ctr = (...args: string[]) => command('ctr', '--address', CONTAINERD_SOCKET, ...args);
@@ -100,9 +101,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  console.log(containerds.map((c) => `containerd on ${c.host} after the pulls: ${Math.round(residentKiB(c.pid) / 1024)} MiB resident`).join('\n'));
   await Promise.all([...ssh.values()].map((transport) => transport.close()));
   for (const host of workers ?? []) await stopContainerd(host, STATE_DIR);
   await stopRegistry(path.join(STATE_DIR, 'mirror'));
+  await stopRegistry(path.join(STATE_DIR, 'tls'));
   await stopRegistry(path.join(STATE_DIR, 'upstream'));
   await stopTestHosts(STATE_DIR);
   await rm(STATE_DIR, { recursive: true, force: true });
@@ -197,5 +200,35 @@ describe('a pull-through mirror of the upstream', () => {
     expect((await on(worker, ctr('images', 'ls', '-q'))).stdout.split('\n')).toContain(IMAGE);
     expect(existsSync(repository)).toBe(true);
     expect(readFileSync(mirror.logFile, 'utf8')).toContain(`http.request.remoteaddr="${worker.address}:`);
+  });
+});
+
+describe('a registry over TLS', () => {
+  test('with a self-signed certificate for its address: seeding trusts only that certificate, and a worker pulls with it as hosts.toml ca', async () => {
+    const dir = path.join(STATE_DIR, 'tls');
+    await mkdir(dir, { recursive: true });
+    const certificate = path.join(dir, 'registry.crt');
+    const key = path.join(dir, 'registry.key');
+    const made = await run('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=tsrun lab registry', '-addext', `subjectAltName=IP:${GATEWAY}`, '-keyout', key, '-out', certificate,
+    ]);
+    expect(made.code).toBe(0);
+    const registry = await startRegistry({ stateDir: dir, listen: TLS_REGISTRY, tls: { certificate, key } });
+    expect(registry.url).toBe(`https://${TLS_REGISTRY}`);
+
+    await expect(seedImage(registry.url, 'library/hello', 'latest')).rejects.toThrow(/self[- ]signed certificate/);
+    const pem = readFileSync(certificate, 'utf8');
+    const pushed = await seedImage(registry.url, 'library/hello', 'latest', { ca: pem });
+    expect(pushed.digest).toBe(seeded.digest);
+
+    const [worker] = workers;
+    const hostDir = `${CERTS_DIR}/${TLS_REGISTRY}`;
+    const toml = [`server = "https://${TLS_REGISTRY}"`, '', `[host."https://${TLS_REGISTRY}"]`, '  capabilities = ["pull", "resolve"]', `  ca = "${hostDir}/ca.crt"`, ''].join('\n');
+    await on(worker, `mkdir -p ${command(hostDir)} && cat > ${command(`${hostDir}/ca.crt`)}`, pem);
+    await on(worker, `cat > ${command(`${hostDir}/hosts.toml`)}`, toml);
+    const pulled = await on(worker, ctr('images', 'pull', '--hosts-dir', CERTS_DIR, `${TLS_REGISTRY}/library/hello:latest`));
+    expect(pulled.stderr).toBe('');
+    expect(pulled.code).toBe(0);
   });
 });
