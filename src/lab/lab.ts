@@ -54,7 +54,6 @@ export interface LabOptions {
 const dirs = (stateDir: string) => ({
   hosts: path.join(stateDir, 'hosts'),
   k8s: path.join(stateDir, 'k8s'),
-  containerd: path.join(stateDir, 'containerd'),
   upstream: path.join(stateDir, 'upstream'),
   daemon: path.join(stateDir, 'daemon'),
   volumes: path.join(stateDir, 'daemon', 'volumes'),
@@ -191,7 +190,7 @@ export async function labUp(options: LabOptions = {}): Promise<{ inventory: stri
   await seedImage(upstream.url, SEEDED_IMAGE.repository, SEEDED_IMAGE.tag);
 
   log('containerd on every worker ...');
-  await Promise.all(workers.map((worker) => startContainerd(worker, d.containerd)));
+  await Promise.all(workers.map((worker) => startContainerd(worker, stateDir)));
 
   const previous = readState(stateDir);
   const partial = {
@@ -221,7 +220,7 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
     if (alive(state.daemonPid)) process.kill(state.daemonPid, 'SIGKILL');
   }
   const hosts = readTestHosts(d.hosts);
-  for (const host of hosts?.hosts ?? []) await stopContainerd(host, d.containerd).catch(() => undefined);
+  for (const host of hosts?.hosts ?? []) await stopContainerd(host, stateDir).catch(() => undefined);
   await stopRegistry(d.upstream).catch(() => undefined);
   await stopControlPlane(d.k8s).catch(() => undefined);
   await stopTestHosts(d.hosts);
