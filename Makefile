@@ -12,7 +12,7 @@ DEB_PACKAGES := openssh-server openssh-client sudo sshpass ansible-core iproute2
 DEMO_HOSTS_DIR := /var/lib/tsrun/demo-hosts
 BENCH_HOSTS_DIR := /var/lib/tsrun/bench-hosts
 
-.PHONY: help deps debian-packages npm-packages build typecheck test demo bench provision unprovision lab-up lab-down lab-status clean
+.PHONY: help deps debian-packages npm-packages build typecheck test demo bench provision unprovision lab-up lab-down lab-status lab-binaries clean
 
 # The inventory `make provision` / `make unprovision` work on.
 INVENTORY ?= inventory/hosts.ini
@@ -43,7 +43,12 @@ build: npm-packages
 typecheck: npm-packages
 	npx tsc -p tsconfig.test.json
 
-test: deps build typecheck
+# The lab's Kubernetes binaries, built once per machine from the Go module proxy and cached
+# outside the work tree (the first build is slow; later ones are instant).
+lab-binaries:
+	./lab/k8s/build.sh
+
+test: deps build typecheck lab-binaries
 	npm test
 
 demo: deps build
