@@ -186,7 +186,7 @@ async function gatherAll(hosts: HostState[], ctx: PlayContext): Promise<void> {
   );
 }
 
-export function markUnreachableOrFailed(host: HostState, error: unknown, task: { name: string }, ctx: PlayContext): void {
+function markUnreachableOrFailed(host: HostState, error: unknown, task: { name: string }, ctx: PlayContext): void {
   const message = error instanceof InputError ? error.describe() : (error as Error).message;
   if (error instanceof UnreachableError) {
     host.unreachable = true;
