@@ -16,7 +16,7 @@ import type { Transport } from '../transport/types.js';
 import { UnreachableError } from '../transport/types.js';
 import type { ConnectionPool } from './connections.js';
 import type { RunOptions } from './executor.js';
-import { lazyVars, materialize } from './vars.js';
+import { extendVars, lazyVars, markUnsafe, materialize } from './vars.js';
 import { validate } from '../playbook/validate.js';
 
 export interface HostState {
@@ -130,18 +130,19 @@ interface Outcome {
 /** Decide the final status of one module result after changed_when / failed_when. */
 function classify(task: ModuleTask, result: ModuleResult, vars: Vars): ModuleResult {
   if (!task.changedWhen && !task.failedWhen) return result;
-  const scope = task.register ? lazyVars({ ...vars, [task.register]: result }) : vars;
-  const withResult = new Proxy(scope, {
-    get: (target, key, receiver) => (typeof key === 'string' && !(key in target) && key in result ? result[key] : Reflect.get(target, key, receiver)),
-    has: (target, key) => key in target || (typeof key === 'string' && key in result),
-  });
+  const scope = resultScope(task, result, vars);
   const classified = { ...result };
-  if (task.changedWhen) classified.changed = conditionsHold(task.changedWhen, withResult, task);
+  if (task.changedWhen) classified.changed = conditionsHold(task.changedWhen, scope, task);
   if (task.failedWhen) {
-    classified.failed = task.failedWhen.some((condition) => evaluateCondition(condition, withResult, task.pos));
+    classified.failed = task.failedWhen.some((condition) => evaluateCondition(condition, scope, task.pos));
     if (classified.failed && !classified.msg) classified.msg = `failed_when condition was true: ${task.failedWhen.join(' or ')}`;
   }
   return classified;
+}
+
+/** What changed_when, failed_when and until see: the task's variables and the result under its `register` name. */
+function resultScope(task: ModuleTask, result: ModuleResult, vars: Vars): Vars {
+  return task.register ? extendVars(vars, { [task.register]: markUnsafe(result) }) : vars;
 }
 
 async function transportFor(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayContext): Promise<{ transport?: Transport; delegatedTo?: string }> {
@@ -190,12 +191,7 @@ async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
     if (result.skipped) break;
     result = classify(task, result, vars);
     if (!task.until) break;
-    const scope = lazyVars({ ...vars, ...(task.register ? { [task.register]: result } : {}) });
-    const withResult = new Proxy(scope, {
-      get: (target, key, receiver) => (typeof key === 'string' && !(key in target) && key in result ? result[key] : Reflect.get(target, key, receiver)),
-      has: (target, key) => key in target || (typeof key === 'string' && key in result),
-    });
-    if (!result.failed && conditionsHold(task.until, withResult, task)) {
+    if (!result.failed && conditionsHold(task.until, resultScope(task, result, vars), task)) {
       result = { ...result, attempts: attempt };
       break;
     }
@@ -241,7 +237,7 @@ export async function runTaskOnHost(task: ModuleTask, host: HostState, ctx: Play
     outcome = { result, status: result.unreachable ? 'unreachable' : 'failed' };
     report(outcome.status, outcome.result);
   }
-  record(task, host, outcome);
+  record(task, host, outcome, vars);
 }
 
 type Report = (status: ResultStatus, result: ModuleResult, extra?: { item?: unknown; delegatedTo?: string; ignored?: boolean }) => void;
@@ -287,8 +283,7 @@ async function runLoop(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
   const results: ModuleResult[] = [];
   let unreachable = false;
   for (const [index, item] of items.entries()) {
-    const loopVars = lazyVars({
-      ...vars,
+    const loopVars = extendVars(vars, {
       [task.loopVar]: item,
       ...(task.indexVar ? { [task.indexVar]: index } : {}),
       ansible_loop_var: task.loopVar,
@@ -331,9 +326,9 @@ async function runLoop(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
 }
 
 /** Register the result, count it, and queue handlers. */
-function record(task: ModuleTask, host: HostState, outcome: Outcome): void {
+function record(task: ModuleTask, host: HostState, outcome: Outcome, vars: Vars): void {
   const { result, status, ignored } = outcome;
-  if (task.register) host.hostVars[task.register] = result;
+  if (task.register) host.hostVars[task.register] = markUnsafe(result);
   const facts = result.ansible_facts;
   if (facts && typeof facts === 'object' && status !== 'failed') Object.assign(host.hostVars, facts);
   switch (status) {
@@ -356,7 +351,7 @@ function record(task: ModuleTask, host: HostState, outcome: Outcome): void {
     case 'changed':
       host.stats.changed++;
       host.stats.ok++;
-      for (const name of task.notify) host.notified.add(name.includes('{{') ? String(renderString(name, {})) : name);
+      for (const name of task.notify) host.notified.add(name.includes('{{') ? String(renderString(name, vars, task.pos)) : name);
       return;
     default:
       host.stats.ok++;

@@ -20,11 +20,14 @@ import { renderString } from '../template/index.js';
 import type { Vars } from '../playbook/model.js';
 
 const RENDERING = Symbol('rendering');
+/** Reads the unrendered variables behind a lazy view. */
+const RAW = Symbol('raw variables');
 
 /** Wrap merged variables so that templated values render on read (and detect self-reference). */
 export function lazyVars(merged: Vars): Vars {
   const cache = new Map<string, unknown>();
   const wrapValue = (value: unknown, root: Vars, path: string): unknown => {
+    if (value !== null && typeof value === 'object' && unsafeValues.has(value)) return value;
     if (typeof value === 'string' && value.includes('{{')) return renderString(value, root);
     if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) {
       return wrapContainer(value as Vars, root, path);
@@ -42,6 +45,7 @@ export function lazyVars(merged: Vars): Vars {
 
   const root: Vars = new Proxy(merged, {
     get(object, key, receiver) {
+      if (key === RAW) return object;
       if (typeof key === 'symbol' || !Object.prototype.hasOwnProperty.call(object, key)) return Reflect.get(object, key, receiver);
       if (cache.has(key)) {
         const cached = cache.get(key);
@@ -70,6 +74,17 @@ export function lazyVars(merged: Vars): Vars {
   return root;
 }
 
+/**
+ * Values that are data, never templates: registered results and facts hold command output,
+ * which may contain `{{` (Ansible calls them unsafe).
+ */
+const unsafeValues = new WeakSet<object>();
+
+export function markUnsafe<T>(value: T): T {
+  if (value !== null && typeof value === 'object') unsafeValues.add(value);
+  return value;
+}
+
 /** A deep plain copy: module arguments must not keep lazy proxies. */
 export function materialize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(materialize);
@@ -79,4 +94,14 @@ export function materialize(value: unknown): unknown {
     return copy;
   }
   return value;
+}
+
+/**
+ * `base` with more variables on top (a loop item, a registered result), as a new lazy view
+ * over the unrendered values: templated variables then see the new ones (task `vars` that
+ * use `{{ item }}`), and nothing is rendered just by extending.
+ */
+export function extendVars(base: Vars, top: Vars): Vars {
+  const raw = ((base as Record<PropertyKey, unknown>)[RAW] as Vars | undefined) ?? base;
+  return lazyVars({ ...raw, ...top });
 }

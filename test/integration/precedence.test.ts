@@ -18,3 +18,15 @@ test('each layer overrides the ones below it, extra vars win over all', async ()
     'set-fact|extra-vars|play-vars rendered when read',
   ]);
 });
+
+test('variables render lazily: unused broken ones do no harm, task vars see the loop item, results are data', async () => {
+  const run = await tsrun(['run', path.join(fixture, 'lazy.yml'), '-i', path.join(fixture, 'inventory/hosts.ini'), '--output', 'json']);
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  expect(run.results.map((r) => [r.task, r.status, r.result.msg])).toEqual([
+    ['Loop with task vars that use the item', 'ok', 'a-x'],
+    ['Loop with task vars that use the item', 'ok', 'b-x'],
+    ['Output that looks like a template stays data', 'changed', undefined],
+    ['debug', 'ok', '{{ not a template }}'],
+  ]);
+});
