@@ -19,7 +19,12 @@ import path from 'node:path';
 import { z } from 'zod';
 import { command } from '../transport/quote.js';
 
-export const DEFAULT_SUBNETS = ['198.51.100.0/24', '203.0.113.0/24'] as const;
+/**
+ * Ranges tried in order, the first one free of every route and address of this machine
+ * wins: documentation ranges first, then the benchmarking range (RFC 2544), none of which
+ * is routed on the internet.
+ */
+export const DEFAULT_SUBNETS = ['198.51.100.0/24', '203.0.113.0/24', '198.18.0.0/24', '198.18.1.0/24', '198.19.0.0/24'] as const;
 
 /**
  * Directories every host gets its own copy of. The one list to grow when a lab needs more
