@@ -9,7 +9,7 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -224,7 +224,9 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
   await stopRegistry(d.upstream).catch(() => undefined);
   await stopControlPlane(d.k8s).catch(() => undefined);
   await stopTestHosts(d.hosts);
-  if (state) execFileSync('rm', ['-f', state.inventory, d.state]);
+  // A lab is brought up fresh each time: its cluster data and volumes go with it.
+  if (state) rmSync(state.inventory, { force: true });
+  rmSync(stateDir, { recursive: true, force: true });
 }
 
 export function labStatus(options: LabOptions = {}): string {

@@ -171,7 +171,7 @@ export async function runRegistry(options: {
   const args = container.args?.length ? container.args : ['serve', '/etc/docker/registry/config.yml'];
   const log = openSync(join(dir, 'registry.log'), 'a');
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', launchScript(join(dir, 'root'), materialized.mounts, args)], {
-    env: { PATH: '/usr/bin:/bin', ...materialized.env, REGISTRY_HTTP_ADDR: `${options.address}:${options.port}` },
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...materialized.env, REGISTRY_HTTP_ADDR: `${options.address}:${options.port}` },
     stdio: ['ignore', log, log],
     detached: true,
   });
