@@ -24,7 +24,7 @@ program
   .requiredOption('--count <n>', 'number of hosts', wholeNumber)
   .requiredOption('--state-dir <dir>', 'where keys, configs, private files and the state live')
   .option('--prefix <prefix>', 'names the bridge and the hosts', 'tsh')
-  .option('--subnet <cidr>', 'a free /24 (default: 198.51.100.0/24, else 203.0.113.0/24)')
+  .option('--subnet <cidr>', 'a free /24 (default: the first free of 198.51.100.0/24 and 198.18-19.x.0/24)')
   .action(async (options: { count: number; stateDir: string; prefix: string; subnet?: string }) => {
     const hosts = await startTestHosts(options);
     console.log(hosts.inventoryFile);
