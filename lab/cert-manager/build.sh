@@ -37,7 +37,7 @@ fi
 command -v go >/dev/null || { echo "build.sh: go is needed (Go >= 1.25)" >&2; exit 1; }
 export GOTOOLCHAIN=local CGO_ENABLED=0
 # go.mod/go.sum are checked in and pin the graph; the build must not change them.
-export GOFLAGS="-mod=readonly -trimpath -p=2"
+export GOFLAGS="-mod=readonly -trimpath -buildvcs=false -p=2"
 started=$(date +%s)
 mkdir -p "$cache_root"
 work=$(mktemp -d "$cache_root/build.XXXXXX")
