@@ -15,7 +15,8 @@ const stateDir = `/var/lib/tsrun/cert-manager-test-${createHash('sha1').update(R
 const planeDir = path.join(stateDir, 'k8s');
 const certManagerDir = path.join(stateDir, 'cert-manager');
 const namespace = 'tsrun-cert-test';
-const ip = '203.0.113.10';
+// An address of the kind the lab's LoadBalancer pool hands out (only a name in the certificate).
+const ip = '198.51.100.200';
 const dnsName = 'registry.lab.test';
 let kubeconfig = '';
 let running: RunningCertManager;
