@@ -43,10 +43,11 @@ build: npm-packages
 typecheck: npm-packages
 	npx tsc -p tsconfig.test.json
 
-# The lab's Kubernetes binaries, built once per machine from the Go module proxy and cached
-# outside the work tree (the first build is slow; later ones are instant).
+# The lab's Kubernetes and cert-manager binaries, built once per machine from the Go module
+# proxy and cached outside the work tree (the first build is slow; later ones are instant).
 lab-binaries:
 	./lab/k8s/build.sh
+	./lab/cert-manager/build.sh
 
 test: deps build typecheck lab-binaries
 	npm test
@@ -57,7 +58,7 @@ demo: deps build
 bench: deps build
 	node bench/bench.js --hosts-dir "$(BENCH_HOSTS_DIR)"
 
-lab-up: deps build
+lab-up: deps build lab-binaries
 	node dist/lab/lab-cli.js up
 
 lab-down: build
@@ -69,16 +70,7 @@ lab-status: build
 provision: build
 	node bin/tsrun.js provision -i "$(INVENTORY)"
 
-unlab-up: deps build
-	node dist/lab/lab-cli.js up
-
-lab-down: build
-	node dist/lab/lab-cli.js down
-
-lab-status: build
-	node dist/lab/lab-cli.js status
-
-provision: build
+unprovision: build
 	node bin/tsrun.js unprovision -i "$(INVENTORY)"
 
 clean:
