@@ -13,6 +13,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { certManagerPid, CLUSTER_ISSUER, startCertManager, stopCertManager } from './cert-manager.js';
 import { startContainerd, stopContainerd } from './containerd.js';
 import { controlPlaneStatus, startControlPlane, stopControlPlane } from './control-plane.js';
 import { seedImage } from './image.js';
@@ -54,6 +55,7 @@ export interface LabOptions {
 const dirs = (stateDir: string) => ({
   hosts: path.join(stateDir, 'hosts'),
   k8s: path.join(stateDir, 'k8s'),
+  certManager: path.join(stateDir, 'cert-manager'),
   upstream: path.join(stateDir, 'upstream'),
   daemon: path.join(stateDir, 'daemon'),
   volumes: path.join(stateDir, 'daemon', 'volumes'),
@@ -76,8 +78,9 @@ function writeAtomic(file: string, text: string, mode = 0o644): void {
 const hostFile = (host: TestHost, absolute: string): string => path.join(`/proc/${host.sshdPid}/root`, absolute);
 
 function ensureBinaries(log: (line: string) => void): void {
-  log('Kubernetes binaries (built once per machine from the Go module proxy; cached) ...');
+  log('Kubernetes and cert-manager binaries (built once per machine from the Go module proxy; cached) ...');
   execFileSync(path.join(REPO_ROOT, 'lab/k8s/build.sh'), { stdio: 'inherit' });
+  execFileSync(path.join(REPO_ROOT, 'lab/cert-manager/build.sh'), { stdio: 'inherit' });
 }
 
 /** Kubeconfig where k3s puts it and where kubectl looks, on the controller. */
@@ -160,7 +163,7 @@ function inventoryText(hosts: TestHosts, state: Omit<LabState, 'daemonPid' | 'in
     '# The mirror: an address of the lab pool, Docker Hub played by the lab upstream registry.',
     `docker_reg_service_ip=${state.pool[0]}`,
     `docker_reg_mirrors=[{'name': 'docker.io', 'remote_url': '${state.upstream}'}]`,
-    'docker_reg_tls=selfsigned',
+    `cert_manager_issuer=${CLUSTER_ISSUER}`,
     `lab_seeded_image=docker.io/${SEEDED_IMAGE.repository}:${SEEDED_IMAGE.tag}`,
     '',
   ].join('\n');
@@ -184,6 +187,9 @@ export async function labUp(options: LabOptions = {}): Promise<{ inventory: stri
   const plane = await startControlPlane({ stateDir: d.k8s, bindAddress: gateway });
   installKubeconfig(controller!, plane.kubeconfig);
   await clusterObjects(plane.kubeconfig, workers, d.volumes);
+
+  log(`cert-manager with the CA ClusterIssuer ${CLUSTER_ISSUER} ...`);
+  await startCertManager({ kubeconfig: plane.kubeconfig, stateDir: d.certManager });
 
   log(`upstream registry (Docker Hub's stand-in) on ${gateway}:${UPSTREAM_PORT}, seeded with ${SEEDED_IMAGE.repository} ...`);
   const upstream = await startRegistry({ stateDir: d.upstream, listen: `${gateway}:${UPSTREAM_PORT}` });
@@ -222,6 +228,7 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
   const hosts = readTestHosts(d.hosts);
   for (const host of hosts?.hosts ?? []) await stopContainerd(host, stateDir).catch(() => undefined);
   await stopRegistry(d.upstream).catch(() => undefined);
+  await stopCertManager(d.certManager).catch(() => undefined);
   await stopControlPlane(d.k8s).catch(() => undefined);
   await stopTestHosts(d.hosts);
   // A lab is brought up fresh each time: its cluster data and volumes go with it.
@@ -239,6 +246,7 @@ export function labStatus(options: LabOptions = {}): string {
   for (const component of controlPlaneStatus(d.k8s) ?? []) {
     lines.push(`${component.component.padEnd(24)} ${component.up ? `up, ${Math.round(component.rssKiB / 1024)} MiB` : 'DOWN'}`);
   }
+  lines.push(`cert-manager (ClusterIssuer ${CLUSTER_ISSUER}): ${certManagerPid(d.certManager) ? 'up' : 'DOWN'}`);
   lines.push(`lab controllers (addresses, registry workloads): ${alive(state.daemonPid) ? 'up' : 'DOWN'}`);
   const daemonState = path.join(d.daemon, 'daemon-state.json');
   if (existsSync(daemonState)) {
