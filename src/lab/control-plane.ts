@@ -400,6 +400,9 @@ function commandLine(state: State, component: Component): string[] {
         `--cluster-signing-cert-file=${pki('ca.crt')}`,
         `--cluster-signing-key-file=${pki('ca.key')}`,
         `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+        // kwok's heartbeats can lag on a loaded 2-core machine; a node marked NotReady for a
+        // moment would leave its (fake) pods NotReady for good, as kwok does not re-set them.
+        '--node-monitor-grace-period=10m',
       ];
     case 'kube-scheduler':
       return [...delegated('scheduler'), `--secure-port=${ports.scheduler}`];

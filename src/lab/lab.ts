@@ -162,9 +162,9 @@ function inventoryText(hosts: TestHosts, state: Omit<LabState, 'daemonPid' | 'in
     `tsrun_known_hosts=${hosts.knownHostsFile}`,
     '# The mirror: an address of the lab pool, Docker Hub played by the lab upstream registry.',
     `docker_reg_service_ip=${state.pool[0]}`,
-    `docker_reg_mirrors=[{'name': 'docker.io', 'remote_url': '${state.upstream}'}]`,
+    `docker_reg_mirrors=[{'name': 'dockerhub', 'upstream': 'docker.io', 'remote_url': '${state.upstream}', 'port': 5000}]`,
     `cert_manager_issuer=${CLUSTER_ISSUER}`,
-    `lab_seeded_image=docker.io/${SEEDED_IMAGE.repository}:${SEEDED_IMAGE.tag}`,
+    `docker_reg_verify_image=docker.io/${SEEDED_IMAGE.repository}:${SEEDED_IMAGE.tag}`,
     '',
   ].join('\n');
 }
