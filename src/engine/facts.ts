@@ -1,6 +1,7 @@
 /**
  * A few cheap facts in one round trip: OS, architecture, init system, and which
- * container runtimes are present. Exposed as `ansible_facts` and the usual `ansible_*` names.
+ * container runtimes are present — a runtime counts when its daemon is installed and
+ * configured or running, not when only a client (a docker CLI) is there. Exposed as `ansible_facts` and the usual `ansible_*` names.
  */
 import type { Transport } from '../transport/types.js';
 import type { Vars } from '../playbook/model.js';
@@ -16,12 +17,10 @@ if [ -d /run/systemd/system ]; then echo "service_mgr=systemd"; else echo "servi
 echo "user_id=$(id -un)"
 echo "user_uid=$(id -u)"
 echo "user_dir=$HOME"
-for r in containerd docker k3s crio; do command -v "$r" >/dev/null 2>&1 && echo "runtime=$r"; done
-[ -S /run/containerd/containerd.sock ] && echo "runtime_socket=containerd"
-[ -S /var/run/docker.sock ] && echo "runtime_socket=docker"
-[ -d /etc/rancher/k3s ] && echo "runtime_config=k3s"
-[ -f /etc/containerd/config.toml ] && echo "runtime_config=containerd"
-[ -f /etc/docker/daemon.json ] && echo "runtime_config=docker"
+command -v k3s >/dev/null 2>&1 && echo "runtime=k3s"
+command -v containerd >/dev/null 2>&1 && { [ -S /run/containerd/containerd.sock ] || [ -f /etc/containerd/config.toml ]; } && echo "runtime=containerd"
+{ command -v dockerd >/dev/null 2>&1 || [ -S /var/run/docker.sock ]; } && echo "runtime=docker"
+command -v crio >/dev/null 2>&1 && echo "runtime=crio"
 true`;
 
 const OS_FAMILY: Record<string, string> = {
