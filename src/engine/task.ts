@@ -70,7 +70,6 @@ function hostvarsProxy(ctx: PlayContext): Vars {
 }
 
 export function taskVars(task: ModuleTask, host: HostState, ctx: PlayContext): Vars {
-  const check = task.checkMode ?? ctx.options.check;
   return lazyVars({
     ...ctx.roleDefaults,
     ...task.role?.defaults,
@@ -89,7 +88,8 @@ export function taskVars(task: ModuleTask, host: HostState, ctx: PlayContext): V
     ansible_play_hosts: ctx.playHosts.filter((name) => !ctx.hosts.get(name)?.failed && !ctx.hosts.get(name)?.unreachable),
     ansible_play_hosts_all: ctx.playHosts,
     ansible_play_batch: ctx.playBatch ?? ctx.playHosts,
-    ansible_check_mode: check,
+    // The run's --check, whatever a task's own check_mode says (as in Ansible).
+    ansible_check_mode: ctx.options.check,
     ansible_diff_mode: task.diff ?? ctx.options.diff,
     playbook_dir: ctx.playbookDir,
     role_name: task.role?.name,
@@ -187,8 +187,12 @@ async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
   let result: ModuleResult = { changed: false };
   for (let attempt = 1; ; attempt++) {
     result = await task.module.run(args, moduleContext);
-    // A module that did not run (a command in check mode) has nothing to judge.
-    if (result.skipped) break;
+    // A module that did not run (a command in check mode) has nothing to judge; a real run
+    // would report it changed unless a changed_when says otherwise, so check mode does too.
+    if (result.skipped) {
+      if (result.would_run && !task.changedWhen) result = { changed: true, msg: result.msg };
+      break;
+    }
     result = classify(task, result, vars);
     if (!task.until) break;
     if (!result.failed && conditionsHold(task.until, resultScope(task, result, vars), task)) {

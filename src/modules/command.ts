@@ -66,7 +66,8 @@ async function runCommand(args: CommandArgs, ctx: ModuleContext, useShell: boole
 
   if (ctx.check) {
     // In check mode a command does not run; with creates/removes we can still tell exactly.
-    if (guards.length === 0) return { changed: false, skipped: true, msg: 'command would run (not run in check mode)' };
+    // `would_run` lets the engine report the change a real run would (when no changed_when judges it).
+    if (guards.length === 0) return { changed: false, skipped: true, would_run: true, msg: 'command would run (not run in check mode)' };
     const result = await ctx.exec(`${guards.join('\n')}\necho run`);
     if (result.stdout.startsWith(SKIP_MARK)) return { changed: false, rc: 0, msg: skipMessage(args, result.stdout) };
     return { changed: true, msg: 'command would run' };
