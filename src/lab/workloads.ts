@@ -56,56 +56,57 @@ export function exposingService(deployment: KubeObject, services: KubeObject[], 
 }
 
 interface Materialized {
-  /** mountPath → directory or file on the machine. */
-  mounts: Array<{ source: string; target: string; file: boolean }>;
+  /** mountPath ← a path under the volumes directory (`inVolumes`) or on the machine (claims). */
+  mounts: Array<{ source: string; inVolumes: boolean; target: string; file: boolean }>;
+  /** Files to write under the volumes directory before the registry starts. */
+  files: Array<{ path: string; content: Buffer }>;
   env: Record<string, string>;
   /** Everything the registry sees, for the restart-on-change hash. */
   fingerprint: string;
 }
 
-/** Write the pod's volumes to disk and resolve its environment. */
-async function materialize(kubeconfig: string, deployment: KubeObject, container: Container, dir: string, dataDir: string): Promise<Materialized> {
+/**
+ * Read the pod's volumes and environment. Nothing is written here: a running registry's
+ * mounted directories must stay as they are until its configuration really changes.
+ */
+async function materialize(kubeconfig: string, deployment: KubeObject, container: Container, dataDir: string): Promise<Materialized> {
   const namespace = deployment.metadata.namespace!;
   const volumes = (deployment.spec.template.spec.volumes ?? []) as any[];
   const mounts: Materialized['mounts'] = [];
+  const files: Materialized['files'] = [];
   const fingerprint = createHash('sha256');
   fingerprint.update(JSON.stringify(container));
-  rmSync(join(dir, 'volumes'), { recursive: true, force: true });
 
   for (const mount of container.volumeMounts ?? []) {
     const volume = volumes.find((v) => v.name === mount.name);
     if (!volume) throw new Error(`volume ${mount.name} is not defined in the pod`);
     let source: string;
+    let inVolumes = true;
     if (volume.configMap || volume.secret) {
       const kind = volume.configMap ? 'configmap' : 'secret';
       const name = volume.configMap?.name ?? volume.secret?.secretName;
       const object = await get(kubeconfig, kind, namespace, name);
       if (!object) throw new Error(`${kind} ${namespace}/${name} not found`);
-      source = join(dir, 'volumes', mount.name);
-      mkdirSync(source, { recursive: true });
+      source = mount.name;
       const data = object.data ?? {};
       const items = (volume.configMap?.items ?? volume.secret?.items) as Array<{ key: string; path: string }> | undefined;
       for (const { key, path } of items ?? Object.keys(data).map((k) => ({ key: k, path: k }))) {
         const value = data[key];
         if (value === undefined) continue;
         const content = kind === 'secret' ? Buffer.from(value, 'base64') : Buffer.from(value);
-        mkdirSync(join(source, path, '..'), { recursive: true });
-        writeFileSync(join(source, path), content, { mode: 0o600 });
+        files.push({ path: join(mount.name, path), content });
         fingerprint.update(`${mount.name}/${path}\0`).update(content);
       }
     } else if (volume.persistentVolumeClaim) {
       source = join(dataDir, namespace, volume.persistentVolumeClaim.claimName);
-      mkdirSync(source, { recursive: true });
+      inVolumes = false;
     } else if (volume.emptyDir) {
-      source = join(dir, 'volumes', mount.name);
-      mkdirSync(source, { recursive: true });
+      source = mount.name;
     } else {
       throw new Error(`volume ${mount.name}: only configMap, secret, persistentVolumeClaim and emptyDir are run by the lab`);
     }
-    const path = mount.subPath ? join(source, mount.subPath) : source;
     const file = !!mount.subPath && !(volume.persistentVolumeClaim || volume.emptyDir);
-    if (!file) mkdirSync(path, { recursive: true });
-    mounts.push({ source: path, target: mount.mountPath, file });
+    mounts.push({ source: mount.subPath ? join(source, mount.subPath) : source, inVolumes, target: mount.mountPath, file });
   }
 
   const env: Record<string, string> = {};
@@ -124,11 +125,25 @@ async function materialize(kubeconfig: string, deployment: KubeObject, container
     }
   }
   fingerprint.update(JSON.stringify(env));
-  return { mounts, env, fingerprint: fingerprint.digest('hex') };
+  return { mounts, files, env, fingerprint: fingerprint.digest('hex') };
+}
+
+/** Write the volumes into a directory of their own (one per configuration) and resolve the mounts. */
+function writeVolumes(materialized: Materialized, volumesDir: string): Array<{ source: string; target: string; file: boolean }> {
+  rmSync(volumesDir, { recursive: true, force: true });
+  for (const { path, content } of materialized.files) {
+    mkdirSync(join(volumesDir, path, '..'), { recursive: true });
+    writeFileSync(join(volumesDir, path), content, { mode: 0o600 });
+  }
+  return materialized.mounts.map(({ source, inVolumes, target, file }) => {
+    const path = inVolumes ? join(volumesDir, source) : source;
+    if (!file) mkdirSync(path, { recursive: true });
+    return { source: path, target, file };
+  });
 }
 
 /** A shell script that builds the registry's root in a private mount namespace and runs it. */
-function launchScript(root: string, mounts: Materialized['mounts'], args: string[]): string {
+function launchScript(root: string, mounts: Array<{ source: string; target: string; file: boolean }>, args: string[]): string {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = ['set -e', `r=${q(root)}`, 'mkdir -p "$r"', 'mount -t tmpfs tmpfs "$r"'];
   for (const dir of ['usr', 'lib', 'lib64', 'bin', 'sbin', 'etc/ssl', 'dev']) {
@@ -162,15 +177,16 @@ export async function runRegistry(options: {
   const key = `${deployment.metadata.namespace}/${deployment.metadata.name}`;
   const dir = join(options.stateDir, 'workloads', key.replace('/', '_'));
   mkdirSync(dir, { recursive: true });
-  const materialized = await materialize(options.kubeconfig, deployment, container, dir, options.dataDir);
+  const materialized = await materialize(options.kubeconfig, deployment, container, options.dataDir);
   const hash = createHash('sha256').update(materialized.fingerprint).update(`${options.address}:${options.port}`).digest('hex');
   if (options.current && options.current.hash === hash && alive(options.current.pid)) return options.current;
   if (options.current) stopWorkload(options.current);
+  const mounts = writeVolumes(materialized, join(dir, 'volumes'));
 
   // The registry image's entrypoint is `registry serve /etc/docker/registry/config.yml`.
   const args = container.args?.length ? container.args : ['serve', '/etc/docker/registry/config.yml'];
   const log = openSync(join(dir, 'registry.log'), 'a');
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', launchScript(join(dir, 'root'), materialized.mounts, args)], {
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', launchScript(join(dir, 'root'), mounts, args)], {
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...materialized.env, REGISTRY_HTTP_ADDR: `${options.address}:${options.port}` },
     stdio: ['ignore', log, log],
     detached: true,
