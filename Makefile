@@ -9,7 +9,6 @@ DEB_PACKAGES := openssh-server openssh-client sudo sshpass ansible-core iproute2
 	containerd docker-registry openssl curl
 
 # Host state lives outside the directories each test host makes private (/tmp, /srv, ...).
-DEMO_HOSTS_DIR := /var/lib/tsrun/demo-hosts
 BENCH_HOSTS_DIR := /var/lib/tsrun/bench-hosts
 
 .PHONY: help deps debian-packages npm-packages build typecheck test demo bench provision unprovision lab-up lab-down lab-status lab-binaries clean
@@ -18,9 +17,11 @@ BENCH_HOSTS_DIR := /var/lib/tsrun/bench-hosts
 INVENTORY ?= inventory/hosts.ini
 
 help:
-	@echo "make demo   run the sample playbook on local SSH test hosts (sets everything up)"
+	@echo "make demo   the lab, the registry mirror provisioned into it, a pull from every worker"
 	@echo "make test   run the test suite (sets everything up)"
 	@echo "make bench  compare tsrun with ansible-playbook on 4 and 20 test hosts"
+	@echo "make lab-up / lab-status / lab-down   the homelab in a box (.lab/hosts.ini)"
+	@echo "make provision / unprovision [INVENTORY=inventory/hosts.ini]"
 
 deps: debian-packages npm-packages
 
@@ -52,8 +53,8 @@ lab-binaries:
 test: deps build typecheck lab-binaries
 	npm test
 
-demo: deps build
-	./examples/demo/run.sh "$(DEMO_HOSTS_DIR)"
+demo: deps build lab-binaries
+	./examples/demo/run.sh
 
 bench: deps build
 	node bench/bench.js --hosts-dir "$(BENCH_HOSTS_DIR)"
@@ -74,6 +75,6 @@ unprovision: build
 	node bin/tsrun.js unprovision -i "$(INVENTORY)"
 
 clean:
-	-node dist/lab/testhosts-cli.js down --state-dir "$(DEMO_HOSTS_DIR)" 2>/dev/null
+	-node dist/lab/lab-cli.js down 2>/dev/null
 	-node dist/lab/testhosts-cli.js down --state-dir "$(BENCH_HOSTS_DIR)" 2>/dev/null
 	rm -rf dist

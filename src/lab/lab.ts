@@ -49,6 +49,8 @@ export interface LabOptions {
   inventoryDir?: string;
   workers?: number;
   subnet?: string;
+  /** Names the hosts and the bridge; a second lab on the machine needs its own. */
+  prefix?: string;
   log?: (line: string) => void;
 }
 
@@ -177,11 +179,12 @@ export async function labUp(options: LabOptions = {}): Promise<{ inventory: stri
   ensureBinaries(log);
 
   log('hosts: a controller and workers, each with its own network and files ...');
-  const hosts = await startTestHosts({ count: 1 + (options.workers ?? 3), stateDir: d.hosts, prefix: PREFIX, subnet: options.subnet });
+  const prefix = options.prefix ?? PREFIX;
+  const hosts = await startTestHosts({ count: 1 + (options.workers ?? 3), stateDir: d.hosts, prefix, subnet: options.subnet });
   const [controller, ...workers] = hosts.hosts;
   const base = controller!.address.split('.').slice(0, 3).join('.');
   const gateway = `${base}.1`;
-  const bridge = `${PREFIX}br0`;
+  const bridge = `${prefix}br0`;
 
   log(`Kubernetes control plane on ${gateway} ...`);
   const plane = await startControlPlane({ stateDir: d.k8s, bindAddress: gateway });

@@ -30,7 +30,7 @@ const kubectl = (args: string, stdin?: string): Promise<string> =>
   });
 
 beforeAll(async () => {
-  const up = await labUp({ stateDir, inventoryDir, workers: 3, log: () => undefined });
+  const up = await labUp({ stateDir, inventoryDir, workers: 3, prefix: 'labt', log: () => undefined });
   expect(up.inventory).toBe(path.join(inventoryDir, 'hosts.ini'));
   hosts = readTestHosts(path.join(stateDir, 'hosts'))!.hosts;
   [controller, ...workers] = hosts as [TestHost, ...TestHost[]];
@@ -43,7 +43,7 @@ afterAll(async () => {
 
 test('a second lab-up is a no-op that returns the same lab', async () => {
   const pids = hosts.map((h) => h.sshdPid);
-  await labUp({ stateDir, inventoryDir, workers: 3, log: () => undefined });
+  await labUp({ stateDir, inventoryDir, workers: 3, prefix: 'labt', log: () => undefined });
   expect(readTestHosts(path.join(stateDir, 'hosts'))!.hosts.map((h) => h.sshdPid)).toEqual(pids);
   expect(labStatus({ stateDir })).toMatch(/kube-apiserver\s+up/);
 }, 300_000);

@@ -33,7 +33,7 @@ function expectSuccess(run: TsrunRun): void {
 const namespaces = async (): Promise<string> => (await inHost(controller, 'kubectl get namespaces -o name')).stdout;
 
 beforeAll(async () => {
-  await labUp({ stateDir, inventoryDir, workers: 3, log: () => undefined });
+  await labUp({ stateDir, inventoryDir, workers: 3, prefix: 'labp', log: () => undefined });
   const hosts = readTestHosts(path.join(stateDir, 'hosts'))!.hosts;
   [controller, ...workers] = hosts as [TestHost, ...TestHost[]];
 }, 1_800_000);
