@@ -139,7 +139,10 @@ test('refuses a state directory that a host would hide', async () => {
 test('start brings back a set whose sshd died', async () => {
   const victim = hosts.hosts[2]!;
   process.kill(victim.sshdPid, 'SIGKILL');
-  expect(testHostsStatus(STATE_DIR)!.find((host) => host.name === victim.name)!.up).toBe(false);
+  // A signal is delivered asynchronously: give the process a moment to die.
+  const victimUp = () => testHostsStatus(STATE_DIR)!.find((host) => host.name === victim.name)!.up;
+  for (let i = 0; i < 50 && victimUp(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(victimUp()).toBe(false);
 
   hosts = await startTestHosts({ count: 3, stateDir: STATE_DIR, prefix: PREFIX });
   expect(testHostsStatus(STATE_DIR)!.every((host) => host.up)).toBe(true);
