@@ -10,12 +10,13 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { access, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { apply, kubectl, type KubeObject } from './kube.js';
+import { exists, isAlive, killAndWait, readFileOr, sleep } from './processes.js';
 
 const VERSIONS_FILE = fileURLToPath(new URL('../../lab/cert-manager/versions.env', import.meta.url));
 const CACHE_ROOT = process.env.TSRUN_CERT_MANAGER_CACHE ?? '/var/cache/tsrun/cert-manager';
@@ -128,7 +129,7 @@ export async function startCertManager(options: CertManagerOptions): Promise<Run
 export async function stopCertManager(stateDirInput: string): Promise<void> {
   const stateDir = path.resolve(stateDirInput);
   const state = readState(stateDir);
-  if (state && isOurs(state)) await killAndWait(state.pid);
+  if (state && isOurs(state)) await killAndWait(state.pid, STOP_TIMEOUT_MS);
   await rm(stateFile(stateDir), { force: true });
 }
 
@@ -212,28 +213,6 @@ function isOurs(state: State): boolean {
   return args[0] === state.binary && args.includes(`--kubeconfig=${state.kubeconfig}`);
 }
 
-function isAlive(pid: number): boolean {
-  // A zombie has exited: its parent simply has not collected it yet.
-  const stat = readFileOr(`/proc/${pid}/stat`);
-  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
-
-async function killAndWait(pid: number): Promise<void> {
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(pid, name);
-    } catch {
-      // already gone
-    }
-  };
-  signal('SIGTERM');
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(20);
-  if (!isAlive(pid)) return;
-  signal('SIGKILL');
-  while (isAlive(pid)) await sleep(20);
-}
-
 // ---------------------------------------------------------------- files
 
 const stateFile = (stateDir: string) => path.join(stateDir, 'state.json');
@@ -262,19 +241,3 @@ function openssl(args: string[]): Promise<void> {
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
 
-function readFileOr(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

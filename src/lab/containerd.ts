@@ -8,11 +8,12 @@
  * `stateDir/containerd/<host>/`, outside the directories a host makes private.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
-import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readlinkSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { TestHost } from './testhosts.js';
+import { exists, isAlive, killAndWait, readFileOr, sleep } from './processes.js';
 
 const CONTAINERD = '/usr/bin/containerd';
 export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
@@ -22,19 +23,6 @@ export const CERTS_DIR = '/etc/containerd/certs.d';
 
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
-
-/**
- * Directories a worker needs its own copy of for the container runtimes tsrun's roles know:
- * containerd's config, image store and state, k3s's (rancher) and Docker's.
- */
-export const RUNTIME_PRIVATE_DIRS: ReadonlyArray<{ path: string; mode: number }> = [
-  { path: '/etc/containerd', mode: 0o755 },
-  { path: '/var/lib/containerd', mode: 0o711 },
-  { path: '/run/containerd', mode: 0o711 },
-  { path: '/etc/rancher', mode: 0o755 },
-  { path: '/var/lib/rancher', mode: 0o755 },
-  { path: '/etc/docker', mode: 0o755 },
-];
 
 /**
  * A version 2 config with its own root, state and socket, and CRI's registry `config_path`
@@ -121,14 +109,8 @@ export async function startContainerd(
 export async function stopContainerd(host: TestHost, stateDirInput: string): Promise<void> {
   const stateDir = path.resolve(stateDirInput);
   const running = recordedContainerd(stateDir, host);
-  if (running && isOurContainerd(running)) await killAndWait(running.pid);
+  if (running && isOurContainerd(running)) await killAndWait(running.pid, STOP_TIMEOUT_MS);
   await rm(pidFile(stateDir, host), { force: true });
-}
-
-/** containerd's resident memory in KiB, from /proc (0 when it is not running). */
-export function residentKiB(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileOr(`/proc/${pid}/status`));
-  return match ? Number(match[1]) : 0;
 }
 
 // ---------------------------------------------------------------- helpers
@@ -173,7 +155,7 @@ async function waitForSocket(host: TestHost, pid: number, logFile: string): Prom
     await sleep(delay);
     delay = Math.min(delay * 2, 200);
   }
-  if (isAlive(pid)) await killAndWait(pid);
+  if (isAlive(pid)) await killAndWait(pid, STOP_TIMEOUT_MS);
   const log = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-20).join('\n');
   throw new Error(`containerd on ${host.name} did not come up${log ? `:\n${log}` : ''}`);
 }
@@ -193,41 +175,3 @@ async function assertInstalled(): Promise<void> {
   if (!(await exists(CONTAINERD))) throw new Error('lab workers need containerd: apt-get install -y containerd');
 }
 
-function isAlive(pid: number): boolean {
-  // A zombie has exited: its parent simply has not collected it yet.
-  const stat = readFileOr(`/proc/${pid}/stat`);
-  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
-
-async function killAndWait(pid: number): Promise<void> {
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(pid, name);
-    } catch {
-      // already gone
-    }
-  };
-  signal('SIGTERM');
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(20);
-  if (!isAlive(pid)) return;
-  signal('SIGKILL');
-  while (isAlive(pid)) await sleep(20);
-}
-
-function readFileOr(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

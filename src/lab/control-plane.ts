@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { command } from '../transport/quote.js';
+import { exists, isAlive, killAndWait, readFileOr, residentKiB } from './processes.js';
 
 const VERSIONS_FILE = fileURLToPath(new URL('../../lab/k8s/versions.env', import.meta.url));
 const CACHE_ROOT = process.env.TSRUN_K8S_CACHE ?? '/var/cache/tsrun/k8s';
@@ -171,7 +172,7 @@ export async function stopControlPlane(stateDirInput: string): Promise<void> {
   if (!state) return;
   // kwok and the controllers first: they would log errors while the apiserver goes away.
   for (const component of [...COMPONENTS].reverse()) {
-    if (isOurs(state, component)) await killAndWait(state.pids[component]);
+    if (isOurs(state, component)) await killAndWait(state.pids[component], STOP_TIMEOUT_MS);
   }
   await rm(stateFile(stateDir), { force: true });
 }
@@ -443,34 +444,6 @@ function isOurs(state: State, component: Component): boolean {
   return args[0] === path.join(state.binDir, component) && args.some((arg) => arg.includes(state.stateDir));
 }
 
-function isAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  // A zombie has exited: its parent simply has not collected it yet.
-  const stat = readFileOr(`/proc/${pid}/stat`);
-  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
-
-function residentKiB(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileOr(`/proc/${pid}/status`));
-  return match ? Number(match[1]) : 0;
-}
-
-async function killAndWait(pid: number): Promise<void> {
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(pid, name);
-    } catch {
-      // already gone
-    }
-  };
-  signal('SIGTERM');
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
-  if (!isAlive(pid)) return;
-  signal('SIGKILL');
-  while (isAlive(pid)) await sleep(50);
-}
-
 // ---------------------------------------------------------------- health
 
 async function waitUntilHealthy(state: State): Promise<void> {
@@ -549,23 +522,6 @@ async function writeState(state: State): Promise<void> {
 async function writeAtomically(file: string, text: string): Promise<void> {
   await writeFile(`${file}.tmp`, text, { mode: 0o600 });
   await rename(`${file}.tmp`, file);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readFileOr(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 function lastLines(file: string, count: number): string {

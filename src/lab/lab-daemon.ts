@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { list } from './kube.js';
 import { LoadBalancer } from './loadbalancer.js';
-import { alive, exposingService, registryContainer, runRegistry, stopWorkload, type Workload } from './workloads.js';
+import { isAlive as alive } from './processes.js';
+import { exposingService, registryContainer, runRegistry, stopWorkload, type Workload } from './workloads.js';
 
 const { values } = parseArgs({
   options: {

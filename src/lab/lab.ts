@@ -20,7 +20,7 @@ import { seedImage } from './image.js';
 import { apply } from './kube.js';
 import { startRegistry, stopRegistry } from './registry.js';
 import { readTestHosts, startTestHosts, stopTestHosts, testHostsStatus, type TestHost, type TestHosts } from './testhosts.js';
-import { alive } from './workloads.js';
+import { isAlive as alive } from './processes.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PREFIX = 'lab';

@@ -7,12 +7,13 @@
  * the address the caller gives (in the lab, a bridge gateway the workers reach).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { exists, isAlive, killAndWait, readFileOr, sleep } from './processes.js';
 
 const REGISTRY = '/usr/bin/docker-registry';
 const READY_TIMEOUT_MS = 20_000;
@@ -95,7 +96,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
 export async function stopRegistry(stateDirInput: string): Promise<void> {
   const stateDir = path.resolve(stateDirInput);
   const pid = recordedPid(stateDir);
-  if (pid !== undefined && isOurRegistry(pid, stateDir)) await killAndWait(pid);
+  if (pid !== undefined && isOurRegistry(pid, stateDir)) await killAndWait(pid, STOP_TIMEOUT_MS);
   await rm(pidFile(stateDir), { force: true });
 }
 
@@ -138,7 +139,7 @@ async function waitForRegistry(url: string, pid: number, log: string): Promise<v
     await sleep(delay);
     delay = Math.min(delay * 2, 200);
   }
-  if (isAlive(pid)) await killAndWait(pid);
+  if (isAlive(pid)) await killAndWait(pid, STOP_TIMEOUT_MS);
   const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-20).join('\n');
   throw new Error(`registry at ${url} did not come up${tail ? `:\n${tail}` : ''}`);
 }
@@ -156,41 +157,3 @@ function answers(url: string): Promise<boolean> {
   });
 }
 
-function isAlive(pid: number): boolean {
-  // A zombie has exited: its parent simply has not collected it yet.
-  const stat = readFileOr(`/proc/${pid}/stat`);
-  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
-
-async function killAndWait(pid: number): Promise<void> {
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(pid, name);
-    } catch {
-      // already gone
-    }
-  };
-  signal('SIGTERM');
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(20);
-  if (!isAlive(pid)) return;
-  signal('SIGKILL');
-  while (isAlive(pid)) await sleep(20);
-}
-
-function readFileOr(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -12,12 +12,13 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { access, chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { command } from '../transport/quote.js';
+import { exists, isAlive, killAndWait, readFileOr } from './processes.js';
 
 /**
  * Ranges tried in order, the first one free of every route and address of this machine
@@ -194,7 +195,7 @@ export async function stopTestHosts(stateDirInput: string): Promise<void> {
     // Session processes started by logins keep the namespaces alive: they go too.
     for (const pid of await netnsPids(host.netns)) pids.add(pid);
   }
-  await killAndWait([...pids]);
+  await killAndWait([...pids], STOP_TIMEOUT_MS);
 
   const deletions = [
     ...state.hosts.map((host) => `netns del ${host.netns}`),
@@ -587,15 +588,6 @@ function sshBanner(address: string): Promise<boolean> {
   });
 }
 
-// ---------------------------------------------------------------- processes
-
-function isAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  // A zombie has exited: its parent simply has not collected it yet.
-  const stat = readFileOr(`/proc/${pid}/stat`);
-  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
-
 /** Whether the host's recorded pid is a live sshd running its config (not a recycled pid). */
 function isOurSshd(host: TestHost, stateDir: string): boolean {
   if (!isAlive(host.sshdPid)) return false;
@@ -603,22 +595,6 @@ function isOurSshd(host: TestHost, stateDir: string): boolean {
   // sshd rewrites its title to "sshd: /usr/sbin/sshd -D -f <config> ... [listener] ...".
   const title = readFileOr(`/proc/${host.sshdPid}/cmdline`).replace(/\0/g, ' ');
   return title.includes(` -f ${sshdConfigFile(stateDir, host)} `);
-}
-
-async function killAndWait(pids: number[]): Promise<void> {
-  const signal = (pid: number, name: NodeJS.Signals) => {
-    try {
-      process.kill(pid, name);
-    } catch {
-      // already gone
-    }
-  };
-  pids.forEach((pid) => signal(pid, 'SIGTERM'));
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  const stubborn = pids.filter(isAlive);
-  stubborn.forEach((pid) => signal(pid, 'SIGKILL'));
-  while (stubborn.some(isAlive)) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 // ---------------------------------------------------------------- state, inventory, known_hosts
@@ -662,23 +638,6 @@ async function writeInventory(state: State): Promise<void> {
     '',
   ];
   await writeFile(state.inventoryFile, lines.join('\n'));
-}
-
-// ---------------------------------------------------------------- small helpers
-
-function readFileOr(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
 }
 
 interface RunOptions {

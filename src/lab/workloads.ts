@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { get, type KubeObject } from './kube.js';
+import { isAlive } from './processes.js';
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
 const REGISTRY_IMAGE = /(^|\/)registry:2(\.|$)/;
@@ -179,7 +180,7 @@ export async function runRegistry(options: {
   mkdirSync(dir, { recursive: true });
   const materialized = await materialize(options.kubeconfig, deployment, container, options.dataDir);
   const hash = createHash('sha256').update(materialized.fingerprint).update(`${options.address}:${options.port}`).digest('hex');
-  if (options.current && options.current.hash === hash && alive(options.current.pid)) return options.current;
+  if (options.current && options.current.hash === hash && isAlive(options.current.pid)) return options.current;
   if (options.current) stopWorkload(options.current);
   const mounts = writeVolumes(materialized, join(dir, 'volumes'));
 
@@ -194,15 +195,6 @@ export async function runRegistry(options: {
   closeSync(log);
   child.unref();
   return { key, pid: child.pid!, hash, address: `${options.address}:${options.port}` };
-}
-
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export function stopWorkload(workload: Workload): void {

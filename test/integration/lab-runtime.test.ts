@@ -10,10 +10,11 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { CERTS_DIR, CONTAINERD_SOCKET, RUNTIME_PRIVATE_DIRS, residentKiB, startContainerd, stopContainerd, type RunningContainerd } from '../../src/lab/containerd.js';
+import { CERTS_DIR, CONTAINERD_SOCKET, startContainerd, stopContainerd, type RunningContainerd } from '../../src/lab/containerd.js';
+import { residentKiB } from '../../src/lab/processes.js';
 import { buildImage, MANIFEST_MEDIA_TYPE, seedImage, type SeededImage } from '../../src/lab/image.js';
 import { startRegistry, stopRegistry, type RunningRegistry } from '../../src/lab/registry.js';
-import { PRIVATE_DIRS, startTestHosts, stopTestHosts, type TestHost, type TestHosts } from '../../src/lab/testhosts.js';
+import { startTestHosts, stopTestHosts, type TestHost, type TestHosts } from '../../src/lab/testhosts.js';
 import { command } from '../../src/transport/quote.js';
 import { SshTransport } from '../../src/transport/ssh.js';
 import { TEST_HOSTS_DIR } from '../harness/hosts.js';
@@ -42,21 +43,6 @@ function run(file: string, args: string[]): Promise<{ stdout: string; stderr: st
   });
 }
 
-/**
- * A runtime directory the test hosts do not already make private (PRIVATE_DIRS) gets the
- * host's own copy here, bind-mounted in its sshd's mount namespace.
- */
-async function bindRuntimeDirs(host: TestHost): Promise<void> {
-  const alreadyPrivate = new Set(PRIVATE_DIRS.map((dir) => dir.path));
-  for (const dir of RUNTIME_PRIVATE_DIRS.filter((entry) => !alreadyPrivate.has(entry.path))) {
-    const copy = path.join(STATE_DIR, 'runtime', host.name, dir.path);
-    await mkdir(copy, { recursive: true, mode: dir.mode });
-    await mkdir(dir.path, { recursive: true }); // the mount point, on the shared file system
-    const bound = await run('nsenter', ['-t', String(host.sshdPid), '-m', 'mount', '--bind', copy, dir.path]);
-    if (bound.code !== 0) throw new Error(`bind ${dir.path} on ${host.name}: ${bound.stderr}`);
-  }
-}
-
 let hosts: TestHosts;
 let workers: [TestHost, TestHost];
 const ssh = new Map<string, SshTransport>();
@@ -73,7 +59,6 @@ beforeAll(async () => {
   hosts = await startTestHosts({ count: 2, stateDir: STATE_DIR, prefix: PREFIX, subnet: SUBNET });
   workers = [hosts.hosts[0]!, hosts.hosts[1]!];
   for (const host of workers) {
-    await bindRuntimeDirs(host);
     containerds.push(await startContainerd(host, STATE_DIR));
     ssh.set(
       host.name,
