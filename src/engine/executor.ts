@@ -4,7 +4,7 @@
  * A failed or unreachable host leaves the play; the others go on.
  */
 import pLimit from 'p-limit';
-import { groupsOfHost, hostVariables, selectHosts, type Inventory } from '../inventory/index.js';
+import { hostVariables, selectHosts, type Inventory } from '../inventory/index.js';
 import type { BlockTask, ModuleTask, Play, Playbook, Task, Vars } from '../playbook/model.js';
 import { loadVarsFile } from '../playbook/load.js';
 import { emptyStats, type HostStats, type Reporter } from '../report/types.js';
@@ -102,23 +102,7 @@ function batches(hosts: string[], serial: Array<number | string> | undefined): s
   return result;
 }
 
-/** Every `notify` must name a handler (or a `listen` topic): caught before anything runs. */
-function checkNotifications(play: Play): void {
-  const known = new Set(play.handlers.flatMap((handler) => [handler.name, ...handler.listen]));
-  const visit = (task: Task): void => {
-    if (task.kind === 'block') return [...task.block, ...task.rescue, ...task.always].forEach(visit);
-    for (const name of task.notify) {
-      if (!name.includes('{{') && !known.has(name)) {
-        throw new InputError(`notify: no handler named '${name}'`, task.pos, known.size ? `handlers: ${[...known].join(', ')}` : 'define it under handlers:');
-      }
-    }
-  };
-  play.sections.flat().forEach(visit);
-  play.handlers.forEach(visit);
-}
-
 async function runPlay(play: Play, state: RunState): Promise<void> {
-  checkNotifications(play);
   const pattern = play.hosts.includes('{{') ? String(renderString(play.hosts, { ...play.vars, ...state.options.extraVars })) : play.hosts;
   const selected = selectHosts(state.inventory, pattern, state.options.limit);
   state.reporter.playStart(play.name, selected);
@@ -144,7 +128,6 @@ async function runPlay(play: Play, state: RunState): Promise<void> {
     hosts: state.hosts,
     playHosts: selected,
     hostState: (name) => hostState(state, name),
-    groupsOf: (name) => groupsOfHost(state.inventory, name),
     playbookDir: state.playbookDir,
     startAt: state.startAt,
     aborted: false,

@@ -44,7 +44,6 @@ export interface PlayContext {
   playHosts: string[];
   playBatch?: string[];
   hostState(name: string): HostState;
-  groupsOf(name: string): string[];
   playbookDir: string;
   startAt: { found: boolean };
   /** any_errors_fatal or max_fail_percentage stopped the play. */
