@@ -30,6 +30,11 @@ export async function get(kubeconfig: string, resource: string, namespace: strin
   return text.trim() ? (JSON.parse(text) as KubeObject) : undefined;
 }
 
+export async function getClusterScoped(kubeconfig: string, resource: string, name: string): Promise<KubeObject | undefined> {
+  const text = await kubectl(kubeconfig, ['get', resource, name, '-o', 'json', '--ignore-not-found']);
+  return text.trim() ? (JSON.parse(text) as KubeObject) : undefined;
+}
+
 export function apply(kubeconfig: string, objects: unknown[]): Promise<string> {
   return kubectl(kubeconfig, ['apply', '--server-side', '--field-manager=tsrun-lab', '--force-conflicts', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
 }

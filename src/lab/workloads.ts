@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { get, type KubeObject } from './kube.js';
+import { get, getClusterScoped, type KubeObject } from './kube.js';
 import { isAlive } from './processes.js';
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
@@ -99,7 +99,12 @@ async function materialize(kubeconfig: string, deployment: KubeObject, container
         fingerprint.update(`${mount.name}/${path}\0`).update(content);
       }
     } else if (volume.persistentVolumeClaim) {
-      source = join(dataDir, namespace, volume.persistentVolumeClaim.claimName);
+      // The claim's data live on the volume it is bound to (a hostPath the lab provisioned),
+      // so a volume kept across unprovision keeps the registry's data, and a purged one not.
+      const claim = await get(kubeconfig, 'persistentvolumeclaim', namespace, volume.persistentVolumeClaim.claimName);
+      const bound = claim?.spec?.volumeName as string | undefined;
+      const pv = bound ? await getClusterScoped(kubeconfig, 'persistentvolume', bound) : undefined;
+      source = (pv?.spec?.hostPath?.path as string | undefined) ?? join(dataDir, namespace, volume.persistentVolumeClaim.claimName);
       inVolumes = false;
     } else if (volume.emptyDir) {
       source = mount.name;

@@ -65,8 +65,8 @@ describe('a pull-through mirror with a cert-manager certificate, anonymous pulls
     for (const worker of workers) {
       expect((await inHost(worker, 'ctr --address /run/containerd/containerd.sock -n k8s.io images ls -q')).stdout).toContain(image);
     }
-    // The lab keeps each claim's volume on this machine.
-    const volumes = path.join(stateDir, 'daemon', 'volumes', 'docker-registry');
+    // The lab's volumes are directories on this machine.
+    const volumes = path.join(stateDir, 'daemon', 'volumes');
     const stored = execFileSync('find', [volumes, '-type', 'd', '-path', `*/repositories/${SEEDED_IMAGE.repository}`], { encoding: 'utf8' });
     expect(stored).toContain(`repositories/${SEEDED_IMAGE.repository}`);
   });
