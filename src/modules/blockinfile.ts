@@ -5,7 +5,7 @@ import { attributesMessage, pythonRegex, readForEdit } from './lineinfile.js';
 import { convergeFile, failed, flag, modeArg, reportFailures, text } from './remote-file.js';
 
 export const blockinfileArgs = z
-  .object({
+  .strictObject({
     path: z.string().min(1).optional(),
     dest: z.string().min(1).optional(),
     name: z.string().min(1).optional(),

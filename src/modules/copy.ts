@@ -6,7 +6,7 @@ import type { Module, ModuleContext, ModuleResult } from './types.js';
 import { contentArg, convergeFile, failed, flag, formatMode, modeArg, readPaths, remoteJoin, reportFailures, sha1 } from './remote-file.js';
 
 export const copyArgs = z
-  .object({
+  .strictObject({
     content: contentArg.optional(),
     src: z.string().min(1).optional(),
     dest: z.string().min(1),

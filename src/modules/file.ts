@@ -24,7 +24,7 @@ import {
 const states = ['file', 'directory', 'touch', 'link', 'hard', 'absent'] as const;
 
 export const fileArgs = z
-  .object({
+  .strictObject({
     path: z.string().min(1).optional(),
     dest: z.string().min(1).optional(),
     name: z.string().min(1).optional(),

@@ -4,7 +4,7 @@ import type { Module, ModuleContext, ModuleResult } from './types.js';
 import { convergeFile, failed, flag, modeArg, text, readPaths, reportFailures, RemoteError, type PathState } from './remote-file.js';
 
 export const lineinfileArgs = z
-  .object({
+  .strictObject({
     path: z.string().min(1).optional(),
     dest: z.string().min(1).optional(),
     name: z.string().min(1).optional(),

@@ -5,7 +5,7 @@ import type { Module } from './types.js';
 import { failed, firstLine, reportFailures } from './remote-file.js';
 
 export const slurpArgs = z
-  .object({
+  .strictObject({
     src: z.string().min(1).optional(),
     path: z.string().min(1).optional(),
   })

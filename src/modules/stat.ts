@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Module } from './types.js';
 import { flag, formatMode, readPaths, reportFailures } from './remote-file.js';
 
-export const statArgs = z.object({
+export const statArgs = z.strictObject({
   path: z.string().min(1),
   get_checksum: flag.default(true),
   checksum_algorithm: z.enum(['sha1']).default('sha1'),

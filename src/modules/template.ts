@@ -6,7 +6,7 @@ import type { Module } from './types.js';
 import { putContent } from './copy.js';
 import { failed, flag, modeArg, reportFailures } from './remote-file.js';
 
-export const templateArgs = z.object({
+export const templateArgs = z.strictObject({
   src: z.string().min(1),
   dest: z.string().min(1),
   mode: modeArg.optional(),
