@@ -230,7 +230,8 @@ async function choosePorts(bindAddress: string, apiserver: number): Promise<Stat
   return { etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok };
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -7,7 +7,6 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import {
   COMPONENTS,
@@ -18,6 +17,7 @@ import {
   pinnedVersions,
   startControlPlane,
   stopControlPlane,
+  freePort,
   type ControlPlane,
 } from '../../src/lab/control-plane.js';
 
@@ -30,17 +30,6 @@ const STEP_TIMEOUT_MS = 240_000;
 
 let plane: ControlPlane;
 let kubectlBinary: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** kubectl against the control plane; rejects with its stderr when it fails. */
 function kubectl(args: string[], input?: string): Promise<string> {
