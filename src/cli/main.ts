@@ -5,8 +5,8 @@
  *   0 success · 1 invalid input (inventory, playbook, role, template; file:line:col printed)
  *   2 a host failed · 4 a host was unreachable · 5 bad options
  */
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { packagePath } from '../package-root.js';
 import { InputError } from '../source.js';
 import { runCommand, listCommand, type CliOptions } from './run.js';
 
@@ -73,8 +73,8 @@ export function buildProgram(done: (code: number) => void): Command {
     ['unprovision', 'remove the registry mirror and restore every node'],
   ] as const) {
     addRunFlags(program.command(name).description(description)).action(async (options: CliOptions) => {
-      const playbook = fileURLToPath(new URL(`../../playbooks/${name}.yml`, import.meta.url));
-      const rolesPath = [fileURLToPath(new URL('../../roles', import.meta.url))];
+      const playbook = packagePath('playbooks', `${name}.yml`);
+      const rolesPath = [packagePath('roles')];
       const list = options.listHosts || options.listTasks || options.syntaxCheck;
       done(list ? await listCommand(playbook, options, rolesPath) : await runCommand(playbook, options, rolesPath));
     });

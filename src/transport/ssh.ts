@@ -8,8 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { becomeWrap } from './local.js';
+import { ssh2 } from './ssh2.js';
 import { knownHostsName, verifyHostKey, type HostKeyChecking } from './known-hosts.js';
 import { quote } from './quote.js';
 import { UnreachableError, type ExecOptions, type ExecResult, type Transport } from './types.js';
@@ -62,7 +63,7 @@ const hostKeyProblems = new WeakMap<ConnectConfig, string | undefined>();
 
 function connectClient(config: ConnectConfig, label: string): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new (ssh2().Client)();
     client.once('ready', () => resolve(client));
     client.once('error', (error: Error & { level?: string }) => {
       const hostKey = hostKeyProblems.get(config);
@@ -184,9 +185,12 @@ export class SshTransport implements Transport {
     if (options.stdin !== undefined && options.stdin.length > 0) {
       input.push(`printf %s ${quote(Buffer.from(options.stdin).toString('base64'))} | base64 -d`);
     }
+    // Without become the script runs in a subshell of the persistent shell: a fork, no
+    // exec of a new sh (~1 ms less per host and task). `eval` keeps a script's syntax error
+    // inside that subshell, and the subshell keeps its exit, cd and variables to itself.
     const runner = becomeUser
       ? `sudo ${this.options.becomePassword !== undefined ? '-S' : '-n'} -p '' -H -u ${quote(becomeUser)} -- /bin/sh -c ${quote(body)}`
-      : `/bin/sh -c ${quote(body)}`;
+      : `( eval ${quote(body)} )`;
     const source = input.length ? `{ ${input.join('; ')}; } | ` : '';
     const redirect = input.length ? '' : ' </dev/null';
     const frame = `${source}${runner}${redirect}; __tsrun_rc=$?; printf '\\n%s %s\\n' ${nonce} "$__tsrun_rc"; printf '\\n%s\\n' ${nonce} >&2\n`;
