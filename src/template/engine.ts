@@ -129,8 +129,45 @@ handlebars.registerHelper('tsrun_for', function (this: unknown, id: number, opti
 const KNOWN_HELPERS = { tsrun_expr: true, tsrun_value: true, tsrun_cond: true, tsrun_set: true, tsrun_for: true };
 
 interface Compiled {
-  render: Handlebars.TemplateDelegate;
+  /** Handlebars' render function, or (for text and `{{ expr }}` only) the parts to join. */
+  render: Handlebars.TemplateDelegate | PlainParts;
   table: ExpressionEntry[];
+}
+
+/** Literal text, and numbers: the expressions (by table index) between them. */
+type PlainParts = Array<string | number>;
+
+const EXPRESSION_CALL = /\{\{tsrun_expr (\d+)\}\}/g;
+
+/**
+ * Most strings in playbooks are text with `{{ expr }}` in it: those are joined here, which
+ * is what Handlebars would produce, without compiling them into a Handlebars function
+ * (about 1 ms each). Anything else Handlebars would read (blocks, comments, whitespace
+ * control, a backslash before a mustache) goes to Handlebars.
+ */
+function plainParts(source: string): PlainParts | undefined {
+  const parts: PlainParts = [];
+  let last = 0;
+  for (const match of source.matchAll(EXPRESSION_CALL)) {
+    parts.push(source.slice(last, match.index), Number(match[1]));
+    last = match.index + match[0].length;
+  }
+  parts.push(source.slice(last));
+  const plain = parts.every((part) => typeof part === 'number' || (!part.includes('{{') && !part.endsWith('\\')));
+  return plain ? parts : undefined;
+}
+
+function renderPlain(parts: PlainParts, table: ExpressionEntry[], vars: Vars, placement: Placement): string {
+  let output = '';
+  for (const part of parts) {
+    if (typeof part === 'string') {
+      output += part;
+    } else {
+      const entry = table[part]!;
+      output += toOutput(evaluateInScope(entry.text, { layers: [vars], origin: placeAt(placement, entry), originIsExpression: placement.exact }));
+    }
+  }
+  return output;
 }
 
 const compiled = new Map<string, Compiled>();
@@ -152,6 +189,12 @@ function compile(text: string, placement: Placement): Compiled {
   } catch (error) {
     throw withLocation(error, placement);
   }
+  const parts = plainParts(translation.source);
+  if (parts) {
+    found = { render: parts, table: translation.table };
+    compiled.set(text, found);
+    return found;
+  }
   try {
     // Parse now, so that a malformed block fails here with its line, not midway through a render.
     handlebars.parse(translation.source);
@@ -172,6 +215,7 @@ export function renderText(text: string, vars: Vars, placement: Placement): stri
   const { render, table } = compile(text, placement);
   const data: RenderData = { table, placement };
   try {
+    if (Array.isArray(render)) return renderPlain(render, table, vars, placement);
     return render(new Frame([{}, vars]), { data: { tsrun: data } });
   } catch (error) {
     if (error instanceof InputError) throw error;
