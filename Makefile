@@ -39,7 +39,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@touch $@
 
 build: npm-packages
-	npx tsc -p tsconfig.json
+	npm run --silent build
 
 typecheck: npm-packages
 	npx tsc -p tsconfig.test.json
@@ -69,10 +69,10 @@ lab-status: build
 	node dist/lab/lab-cli.js status
 
 provision: build
-	node bin/tsrun.js provision -i "$(INVENTORY)"
+	bin/tsrun provision -i "$(INVENTORY)"
 
 unprovision: build
-	node bin/tsrun.js unprovision -i "$(INVENTORY)"
+	bin/tsrun unprovision -i "$(INVENTORY)"
 
 clean:
 	-node dist/lab/lab-cli.js down 2>/dev/null

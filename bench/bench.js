@@ -8,7 +8,8 @@
  *
  *   node bench/bench.js --hosts-dir DIR [--counts 4,20]
  *
- * Plain Node ESM: it runs the built dist/ and bin/tsrun.js, and is not compiled itself.
+ * Plain Node ESM: it runs the built dist/ and bin/tsrun (as a user would: from the start-up
+ * snapshot), and is not compiled itself.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { parseArgs } from 'node:util';
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.dirname(BENCH_DIR);
 const PLAYBOOK = path.join(BENCH_DIR, 'playbook.yml');
-const TSRUN = path.join(REPO_ROOT, 'bin', 'tsrun.js');
+const TSRUN = path.join(REPO_ROOT, 'bin', 'tsrun');
 const TESTHOSTS_CLI = path.join(REPO_ROOT, 'dist', 'lab', 'testhosts-cli.js');
 const GNU_TIME = '/usr/bin/time';
 const ANSIBLE_PLAYBOOK = existsSync('/usr/bin/ansible-playbook') ? '/usr/bin/ansible-playbook' : 'ansible-playbook';
@@ -198,7 +199,7 @@ async function benchCount(count, hostsDir) {
   ansibleDirs.add(ansibleDir);
   const env = await ansibleEnv(ansibleDir, state);
   const ansibleArgs = [PLAYBOOK, '-i', inventory, '-f', String(count)];
-  const tsrunArgs = [TSRUN, 'run', PLAYBOOK, '-i', inventory, '-f', String(count), '-vvv', '--no-color'];
+  const tsrunArgs = ['run', PLAYBOOK, '-i', inventory, '-f', String(count), '-vvv', '--no-color'];
 
   const result = { count };
   await wipeHosts(state);
@@ -212,10 +213,10 @@ async function benchCount(count, hostsDir) {
 
   await wipeHosts(state);
   log(`   tsrun, cold`);
-  result.tsrunCold = await timed('tsrun cold run', process.execPath, tsrunArgs);
+  result.tsrunCold = await timed('tsrun cold run', TSRUN, tsrunArgs);
   checkRun('tsrun cold run', result.tsrunCold.output, state, { noop: false });
   log(`   tsrun, no-op re-run`);
-  result.tsrunNoop = await timed('tsrun no-op run', process.execPath, tsrunArgs);
+  result.tsrunNoop = await timed('tsrun no-op run', TSRUN, tsrunArgs);
   checkRun('tsrun no-op run', result.tsrunNoop.output, state, { noop: true });
 
   log(`   tearing down`);
@@ -226,7 +227,7 @@ async function benchCount(count, hostsDir) {
 
 /** Where a tsrun run's fixed cost goes, measured without any host. */
 async function startupCosts() {
-  const version = await timed('tsrun --version', process.execPath, [TSRUN, '--version']);
+  const version = await timed('tsrun --version', TSRUN, ['--version']);
   const bareNode = await timed('node -e 0', process.execPath, ['-e', '0']);
   return { bareNode: bareNode.seconds, version: version.seconds };
 }
@@ -297,7 +298,7 @@ async function preflight() {
   if ((await run(ANSIBLE_PLAYBOOK, ['--version']).catch(() => ({ code: 1 }))).code !== 0) missing.push("ansible-playbook (Debian package 'ansible-core')");
   if (missing.length) throw new BenchError(`missing: ${missing.join(', ')}`);
   const version = (await mustRun('ansible-playbook --version', ANSIBLE_PLAYBOOK, ['--version'])).split('\n')[0];
-  log(`tsrun ${(await mustRun('tsrun --version', process.execPath, [TSRUN, '--version'])).trim()} (node ${process.version}) vs ${version}; ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}`);
+  log(`tsrun ${(await mustRun('tsrun --version', TSRUN, ['--version'])).trim()} (node ${process.version}) vs ${version}; ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}`);
 }
 
 async function main() {

@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-tsrun="node $repo/bin/tsrun.js"
+tsrun="$repo/bin/tsrun"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "The lab"

@@ -14,7 +14,7 @@ export interface TsrunRun {
 
 export function tsrun(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<TsrunRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/tsrun.js'), ...args], {
+    const child = spawn(path.join(REPO_ROOT, 'bin/tsrun'), args, {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, NO_COLOR: '1', ...options.env },
     });
