@@ -82,7 +82,16 @@ export function buildProgram(done: (code: number) => void): Command {
   return program;
 }
 
+/** bin/tsrun kept NODE_EXTRA_CA_CERTS from Node's start-up: the commands tsrun runs get it back. */
+function restoreEnvironment(): void {
+  const extraCaCerts = process.env.TSRUN_NODE_EXTRA_CA_CERTS;
+  if (extraCaCerts === undefined) return;
+  process.env.NODE_EXTRA_CA_CERTS = extraCaCerts;
+  delete process.env.TSRUN_NODE_EXTRA_CA_CERTS;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  restoreEnvironment();
   let code: number = EXIT.ok;
   const program = buildProgram((result) => {
     code = result;

@@ -62,3 +62,23 @@ test('with another node binary it runs the modules, with the same result', () =>
   expect(run.cmdline).toContain(`bin/tsrun.js run ${playbook}`);
   expect(run.cmdline).not.toContain('--snapshot-blob');
 });
+
+test("commands run by tsrun keep the caller's NODE_EXTRA_CA_CERTS (tsrun's own Node starts without it)", () => {
+  const shown = path.join(scratch, 'environment.yml');
+  writeFileSync(
+    shown,
+    `- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Environment
+      shell: echo "$NODE_EXTRA_CA_CERTS|\${TSRUN_NODE_EXTRA_CA_CERTS-unset}"
+`,
+  );
+  const result = spawnSync(launcher, ['run', shown, '-i', 'localhost,', '--output', 'json'], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' },
+    encoding: 'utf8',
+  });
+  expect(result.status).toBe(0);
+  const line = result.stdout.split('\n').find((text) => text.includes('"Environment"'))!;
+  expect((JSON.parse(line) as { result: { stdout: string } }).result.stdout).toBe('/etc/ssl/certs/ca-certificates.crt|unset');
+});
