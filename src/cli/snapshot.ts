@@ -5,11 +5,12 @@
  * the time a short run takes.
  *
  * Only code that can live in a snapshot is loaded at build time: ssh2 (native crypto) is
- * required on first use (src/transport/ssh2.ts), from the package the blob sits in.
+ * loaded on first use from its own bundle beside the blob (src/transport/ssh2.ts).
  */
 import { dirname, resolve } from 'node:path';
 import v8 from 'node:v8';
 import { setPackageRoot } from '../package-root.js';
+import { useSsh2Bundle } from '../transport/ssh2.js';
 import { main } from './main.js';
 
 /** The blob this process started from: `<root>/dist/snapshot/tsrun.blob`. */
@@ -24,7 +25,10 @@ function blobPath(): string | undefined {
 
 v8.startupSnapshot.setDeserializeMainFunction(() => {
   const blob = blobPath();
-  if (blob) setPackageRoot(resolve(dirname(blob), '..', '..'));
+  if (blob) {
+    setPackageRoot(resolve(dirname(blob), '..', '..'));
+    useSsh2Bundle(dirname(blob));
+  }
   // Started as `node --snapshot-blob BLOB -- ARGS...`: there is no script argument.
   void main(process.argv.slice(1)).then((code) => {
     process.exitCode = code;
