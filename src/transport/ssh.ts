@@ -56,6 +56,9 @@ function connectConfig(endpoint: SshEndpoint, options: SshOptions): ConnectConfi
   }
   if (endpoint.password !== undefined) config.password = endpoint.password;
   if (!endpoint.privateKeyFile && endpoint.password === undefined && process.env.SSH_AUTH_SOCK) config.agent = process.env.SSH_AUTH_SOCK;
+  // OpenSSH's order, and no 'none' attempt first (ssh2's default costs a round trip).
+  const methods = [config.privateKey ? 'publickey' : '', config.agent ? 'agent' : '', config.password !== undefined ? 'password' : ''].filter(Boolean);
+  config.authHandler = (methods.length ? methods : ['none']) as ConnectConfig['authHandler'];
   return config;
 }
 
