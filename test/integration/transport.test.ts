@@ -1,7 +1,8 @@
 /**
  * The SSH transport on real sshd hosts, through the command line: host key checking in
- * every mode and known_hosts form, password login and sudo, a jump host, one connection
- * per host per run, and an unreachable host that does not stop the others.
+ * every mode and known_hosts form, password login and sudo, a key held by ssh-agent, a
+ * jump host, one connection per host per run, and an unreachable host that does not stop
+ * the others.
  */
 import { execFile } from 'node:child_process';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -177,6 +178,29 @@ describe('password login and become', () => {
     expect(none.results.find((r) => r.task === 'Who am I with become')!.result.msg).toBe(
       `become root failed for ${hosts.user.name}@${host1.address}: sudo needs a password: set ansible_become_password`,
     );
+  });
+});
+
+describe('login with a key held by ssh-agent', () => {
+  let agent: { socket: string; pid: string };
+  beforeAll(async () => {
+    const socket = path.join(dir, 'agent.sock');
+    const started = await run('ssh-agent', ['-a', socket, '-s']);
+    agent = { socket, pid: /SSH_AGENT_PID=(\d+)/.exec(started.stdout)![1]! };
+    await run('ssh-add', ['-q', hosts.keyFile], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
+  });
+  afterAll(() => {
+    if (agent) process.kill(Number(agent.pid));
+  });
+
+  test('with no key file and no password, the agent key logs in', async () => {
+    const inventory = await file('agent.ini', `${host1.name} ansible_host=${host1.address} ansible_user=root tsrun_known_hosts=${hosts.knownHostsFile}\n`);
+    const result = await tsrun(['run', whoami, '-i', inventory, '--output', 'json'], { env: { SSH_AUTH_SOCK: agent.socket } });
+    expect(result.code).toBe(0);
+    expect(stdoutOf(result, 'Who am I')).toEqual(['root']);
+    const withoutAgent = await tsrun(['run', whoami, '-i', inventory, '--output', 'json'], { env: { SSH_AUTH_SOCK: '' } });
+    expect(withoutAgent.code).toBe(4);
+    expect(failureOf(withoutAgent)).toBe(`authentication failed for root@${host1.address}:22 (tried no credentials)`);
   });
 });
 
