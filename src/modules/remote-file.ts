@@ -183,7 +183,7 @@ function parseSection(path: string, text: string): PathState {
 /** Read the state of several paths in ONE exec; `extra` is more reading in the same exec. */
 export async function readPaths(ctx: ModuleContext, requests: ProbeRequest[], extra?: string): Promise<RemoteRead> {
   const script = ['printf umask=; umask', ...requests.map(probeSection), ...(extra ? ['echo @@extra', extra] : [])].join('\n');
-  const result = await ctx.exec(script);
+  const result = await ctx.exec(script, { inShell: true });
   if (result.code !== 0) {
     throw new RemoteError(`reading ${requests.map((r) => r.path).join(', ')} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);
   }

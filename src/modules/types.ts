@@ -24,7 +24,7 @@ export interface ModuleResult {
 export interface ModuleContext {
   host: string;
   /** Run a script on the host with the task's become and environment applied. */
-  exec(script: string, options?: Pick<ExecOptions, 'stdin'>): Promise<ExecResult>;
+  exec(script: string, options?: Pick<ExecOptions, 'stdin' | 'inShell'>): Promise<ExecResult>;
   check: boolean;
   diff: boolean;
   /** Variables visible to the task (for `template`, `debug var=`). */

@@ -200,7 +200,9 @@ export class SshTransport implements Transport {
       : `( eval ${quote(body)} )`;
     const source = input.length ? `{ ${input.join('; ')}; } | ` : '';
     const redirect = input.length ? '' : ' </dev/null';
-    const frame = `${source}${runner}${redirect}; __tsrun_rc=$?; printf '\\n%s %s\\n' ${nonce} "$__tsrun_rc"; printf '\\n%s\\n' ${nonce} >&2\n`;
+    // `command` keeps a syntax error in the script from ending the connection's shell.
+    const inShell = options.inShell && !becomeUser && input.length === 0 && Object.keys(options.env ?? {}).length === 0;
+    const frame = `${inShell ? `command eval ${quote(script)}` : `${source}${runner}`}${redirect}; __tsrun_rc=$?; printf '\\n%s %s\\n' ${nonce} "$__tsrun_rc"; printf '\\n%s\\n' ${nonce} >&2\n`;
     const result = this.shell.run(frame, nonce);
     return becomeUser ? result.then((outcome) => this.checkBecome(outcome, becomeUser)) : result;
   }

@@ -7,6 +7,12 @@ export interface ExecOptions {
   becomeUser?: string;
   /** Extra environment for this command (task `environment:`). */
   env?: Record<string, string>;
+  /**
+   * A script of tsrun's own that reads and leaves the shell as it found it (it may set
+   * variables, never exits, changes directory or reads its input): the SSH transport may
+   * run it in the connection's shell itself, saving the subshell's fork.
+   */
+  inShell?: boolean;
 }
 
 export interface ExecResult {

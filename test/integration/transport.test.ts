@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT, testHosts } from '../harness/hosts.js';
+import { inHost, REPO_ROOT, testHosts } from '../harness/hosts.js';
 import { tsrun, type TsrunRun } from '../harness/tsrun.js';
 
 const hosts = testHosts();
@@ -201,6 +201,43 @@ describe('login with a key held by ssh-agent', () => {
     const withoutAgent = await tsrun(['run', whoami, '-i', inventory, '--output', 'json'], { env: { SSH_AUTH_SOCK: '' } });
     expect(withoutAgent.code).toBe(4);
     expect(failureOf(withoutAgent)).toBe(`authentication failed for root@${host1.address}:22 (tried no credentials)`);
+  });
+});
+
+describe('paths that look like shell', () => {
+  // Read scripts run in the connection's own shell: a path must stay a path there too.
+  const odd = `/srv/transport-odd/it's "$HOME" \`id\` $(id) ;x`;
+
+  test('are created, read back and left alone on a re-run; nothing in them is expanded', async () => {
+    await inHost(host1, 'rm -rf /srv/transport-odd');
+    const playbook = await file(
+      'odd.yml',
+      `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Directory
+      file: { path: /srv/transport-odd, state: directory }
+    - name: Odd file
+      copy: { dest: ${JSON.stringify(odd)}, content: "odd\\n" }
+    - name: Look at it
+      stat: { path: ${JSON.stringify(odd)} }
+      register: seen
+    - name: It is there
+      assert: { that: [seen.stat.exists, "seen.stat.size == 4"] }
+    - name: Who am I
+      command: whoami
+      changed_when: false
+`,
+    );
+    const inventory = await rootInventory('odd', `ansible_host=${host1.address} tsrun_known_hosts=${hosts.knownHostsFile}`);
+    const first = await tsrunJson(playbook, inventory);
+    expect(first.code).toBe(0);
+    expect(stdoutOf(first, 'Who am I')).toEqual(['root']);
+    const again = await tsrunJson(playbook, inventory);
+    expect(again.code).toBe(0);
+    expect(again.recap?.[host1.name]?.changed).toBe(0);
+    const onHost = await inHost(host1, `cat ${JSON.stringify(odd).replace(/\$/g, '\\$').replace(/`/g, '\\`')}; ls /srv/transport-odd`);
+    expect(onHost.stdout).toBe(`odd\n${odd.slice('/srv/transport-odd/'.length)}\n`);
   });
 });
 
