@@ -88,8 +88,9 @@ const STAT_FORMAT = '%s|%a|%u|%g|%U|%G|%Y|%i|%d';
 /**
  * The shell that reads one path. Every process a read starts costs about a millisecond
  * per host (fork and exec), which is most of a no-op task's time: so tests are builtins,
- * `dirname` is computed here, command output is printed rather than captured, and a stat
- * call is the only process in the common case (plus the content's base64).
+ * `dirname` is computed here, readlink and the checksums print straight into the reply,
+ * and one stat (captured, as the content's size comes from it too) is the only process
+ * in the common case, plus base64 when the content is wanted.
  */
 function probeSection(request: ProbeRequest): string {
   const statFlag = request.follow ? '-L ' : '';

@@ -3,8 +3,9 @@
  *
  * Commands do not each open an exec channel (sshd would start a fresh login shell every
  * time, ~60 ms). Instead one long-lived `/bin/sh` runs on the host and every command is
- * written to it as a framed subshell; the frame ends with a random marker and the exit
- * status. A round trip then costs little more than the network latency.
+ * written to it as a framed subshell (tsrun's own read scripts run in that shell itself,
+ * see ExecOptions.inShell); the frame ends with a random marker and the exit status. A
+ * round trip then costs little more than the network latency.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
