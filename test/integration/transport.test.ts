@@ -207,6 +207,7 @@ describe('login with a key held by ssh-agent', () => {
 describe('paths that look like shell', () => {
   // Read scripts run in the connection's own shell: a path must stay a path there too.
   const odd = `/srv/transport-odd/it's "$HOME" \`id\` $(id) ;x`;
+  afterAll(() => inHost(host1, 'rm -rf /srv/transport-odd'));
 
   test('are created, read back and left alone on a re-run; nothing in them is expanded', async () => {
     await inHost(host1, 'rm -rf /srv/transport-odd');
