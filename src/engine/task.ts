@@ -194,7 +194,8 @@ async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
     }
     result = classify(task, result, vars);
     if (!task.until) break;
-    if (!result.failed && conditionsHold(task.until, resultScope(task, result, vars), task)) {
+    // As Ansible: the condition alone ends the retries; a failed result that meets it stays failed.
+    if (conditionsHold(task.until, resultScope(task, result, vars), task)) {
       result = { ...result, attempts: attempt };
       break;
     }

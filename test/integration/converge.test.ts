@@ -61,7 +61,7 @@ describe('converging real hosts with every module and keyword', () => {
   });
 
   test('the recap counts rescued blocks and ignored failures', () => {
-    for (const stats of Object.values(first.recap!)) expect(stats).toMatchObject({ failed: 0, rescued: 1, ignored: 1 });
+    for (const stats of Object.values(first.recap!)) expect(stats).toMatchObject({ failed: 0, rescued: 1, ignored: 2 });
   });
 
   test('files, templates, links and modes are what the playbook says', async () => {
@@ -93,6 +93,11 @@ describe('converging real hosts with every module and keyword', () => {
   test('until retries the task until the condition holds', () => {
     const counts = first.results.filter((r) => r.task === 'Count until two').map((r) => [r.result.stdout, r.result.attempts]);
     expect(counts).toEqual(hosts.hosts.map(() => ['2', 2]));
+  });
+
+  test('until ends the retries when it holds, also on a failed result (which stays failed)', () => {
+    const results = first.results.filter((r) => r.task === 'Until judges a failed result too');
+    expect(results.map((r) => [r.status, r.result.attempts, r.result.rc])).toEqual(hosts.hosts.map(() => ['failed', 1, 3]));
   });
 
   test('run_once with delegate_to writes on the first host only', async () => {
