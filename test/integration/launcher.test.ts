@@ -63,6 +63,13 @@ test('with another node binary it runs the modules, with the same result', () =>
   expect(run.cmdline).not.toContain('--snapshot-blob');
 });
 
+test('with NODE_OPTIONS (V8 flags a snapshot refuses) it runs the modules', () => {
+  const run = started(launcher, { ...process.env, NODE_OPTIONS: '--max-old-space-size=4096' });
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  expect(run.cmdline).toContain(`bin/tsrun.js run ${playbook}`);
+});
+
 test("commands run by tsrun keep the caller's NODE_EXTRA_CA_CERTS (tsrun's own Node starts without it)", () => {
   const shown = path.join(scratch, 'environment.yml');
   writeFileSync(
