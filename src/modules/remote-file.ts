@@ -95,27 +95,27 @@ const STAT_FORMAT = '%s|%a|%u|%g|%U|%G|%Y|%i|%d';
 function probeSection(request: ProbeRequest): string {
   const statFlag = request.follow ? '-L ' : '';
   const lines = [
-    `p=${quote(request.path)}`,
+    `__tsrun_p=${quote(request.path)}`,
     `echo @@state`,
     // The path itself first; for a link also what it points at.
-    `if [ -L "$p" ]; then echo kind=link; printf link=; readlink -- "$p" || echo; printf resolved=; readlink -f -- "$p" || echo; fi`,
-    `if [ -d "$p" ]; then k=directory; elif [ -f "$p" ]; then k=file; elif [ -e "$p" ]; then k=other; else k=; fi`,
-    `if [ -n "$k" ]; then echo "target=$k"; fi`,
-    `s=`,
-    `if [ -n "$k" ] || [ -L "$p" ]; then s=$(stat ${statFlag}-c '${STAT_FORMAT}' -- "$p" 2>/dev/null); echo "stat=$s"; fi`,
+    `if [ -L "$__tsrun_p" ]; then echo kind=link; printf link=; readlink -- "$__tsrun_p" || echo; printf resolved=; readlink -f -- "$__tsrun_p" || echo; fi`,
+    `if [ -d "$__tsrun_p" ]; then __tsrun_k=directory; elif [ -f "$__tsrun_p" ]; then __tsrun_k=file; elif [ -e "$__tsrun_p" ]; then __tsrun_k=other; else __tsrun_k=; fi`,
+    `if [ -n "$__tsrun_k" ]; then echo "target=$__tsrun_k"; fi`,
+    `__tsrun_s=`,
+    `if [ -n "$__tsrun_k" ] || [ -L "$__tsrun_p" ]; then __tsrun_s=$(stat ${statFlag}-c '${STAT_FORMAT}' -- "$__tsrun_p" 2>/dev/null); echo "stat=$__tsrun_s"; fi`,
     `if [ -d ${quote(remoteDirname(request.path))} ]; then echo parent=1; fi`,
   ];
-  const followsToFile = request.follow ? `[ "$k" = file ]` : `[ "$k" = file ] && [ ! -L "$p" ]`;
+  const followsToFile = request.follow ? `[ "$__tsrun_k" = file ]` : `[ "$__tsrun_k" = file ] && [ ! -L "$__tsrun_p" ]`;
   if (request.sha1) {
-    lines.push(`if ${followsToFile}; then printf sha1=; sha1sum < "$p" || echo; fi`);
+    lines.push(`if ${followsToFile}; then printf sha1=; sha1sum < "$__tsrun_p" || echo; fi`);
   }
   if (request.content) {
     // The content follows the link: that is what a copy or an edit compares against.
-    const targetSize = request.follow ? '' : `if [ -L "$p" ]; then s=$(stat -L -c %s -- "$p" 2>/dev/null); fi; `;
+    const targetSize = request.follow ? '' : `if [ -L "$__tsrun_p" ]; then __tsrun_s=$(stat -L -c %s -- "$__tsrun_p" 2>/dev/null); fi; `;
     lines.push(
-      `if [ "$k" = file ]; then ${targetSize}`,
-      `  if [ "\${s%%|*}" -le ${CONTENT_LIMIT} ] 2>/dev/null; then echo content; base64 < "$p" || echo unreadable; `,
-      `  else printf sha256=; sha256sum < "$p" || echo; fi`,
+      `if [ "$__tsrun_k" = file ]; then ${targetSize}`,
+      `  if [ "\${__tsrun_s%%|*}" -le ${CONTENT_LIMIT} ] 2>/dev/null; then echo content; base64 < "$__tsrun_p" || echo unreadable; `,
+      `  else printf sha256=; sha256sum < "$__tsrun_p" || echo; fi`,
       `fi`,
     );
   }
@@ -183,7 +183,13 @@ function parseSection(path: string, text: string): PathState {
 
 /** Read the state of several paths in ONE exec; `extra` is more reading in the same exec. */
 export async function readPaths(ctx: ModuleContext, requests: ProbeRequest[], extra?: string): Promise<RemoteRead> {
-  const script = ['printf umask=; umask', ...requests.map(probeSection), ...(extra ? ['echo @@extra', extra] : [])].join('\n');
+  const script = [
+    'printf umask=; umask',
+    ...requests.map(probeSection),
+    ...(extra ? ['echo @@extra', extra] : []),
+    // The script may run in the connection's own shell: leave no variables to later tasks.
+    'unset __tsrun_p __tsrun_k __tsrun_s',
+  ].join('\n');
   const result = await ctx.exec(script, { inShell: true });
   if (result.code !== 0) {
     throw new RemoteError(`reading ${requests.map((r) => r.path).join(', ')} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);

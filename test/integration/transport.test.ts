@@ -209,7 +209,7 @@ describe('paths that look like shell', () => {
   const odd = `/srv/transport-odd/it's "$HOME" \`id\` $(id) ;x`;
   afterAll(() => inHost(host1, 'rm -rf /srv/transport-odd'));
 
-  test('are created, read back and left alone on a re-run; nothing in them is expanded', async () => {
+  test('are created, read back and left alone on a re-run; nothing in them is expanded, and reads leave no variables', async () => {
     await inHost(host1, 'rm -rf /srv/transport-odd');
     const playbook = await file(
       'odd.yml',
@@ -228,12 +228,17 @@ describe('paths that look like shell', () => {
     - name: Who am I
       command: whoami
       changed_when: false
+    - name: What a read left behind
+      shell: echo "\${p-unset} \${k-unset} \${s-unset} \${__tsrun_p-unset}"
+      changed_when: false
 `,
     );
     const inventory = await rootInventory('odd', `ansible_host=${host1.address} tsrun_known_hosts=${hosts.knownHostsFile}`);
     const first = await tsrunJson(playbook, inventory);
     expect(first.code).toBe(0);
     expect(stdoutOf(first, 'Who am I')).toEqual(['root']);
+    // Reads run in the connection's shell; a later command must not see their variables.
+    expect(stdoutOf(first, 'What a read left behind')).toEqual(['unset unset unset unset']);
     const again = await tsrunJson(playbook, inventory);
     expect(again.code).toBe(0);
     expect(again.recap?.[host1.name]?.changed).toBe(0);
