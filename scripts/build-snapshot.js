@@ -38,15 +38,14 @@ mkdirSync(outDir, { recursive: true });
 // A half-built snapshot must never be picked up: the stamp goes last, and only on success.
 rmSync(stamp, { force: true });
 
+/** Both bundles: one CommonJS script for this Node. */
+const bundling = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' };
+
 await build({
+  ...bundling,
   entryPoints: [path.join(root, 'dist', 'cli', 'snapshot.js')],
   outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
   external: ['ssh2'],
-  logLevel: 'warning',
   // The modules read import.meta.url only in package-root.ts, which the snapshot overrides.
   logOverride: { 'empty-import-meta': 'silent' },
 });
@@ -55,13 +54,9 @@ await build({
 const ssh2Entry = require.resolve('ssh2');
 const cpuFeatures = createRequire(ssh2Entry).resolve('cpu-features');
 await build({
+  ...bundling,
   entryPoints: [ssh2Entry],
   outfile: path.join(outDir, 'ssh2.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  logLevel: 'warning',
   plugins: [
     {
       name: 'native-parts-from-node-modules',
