@@ -188,24 +188,36 @@ export class SshTransport implements Transport {
     const nonce = `__tsrun_${randomBytes(12).toString('hex')}`;
     const becomeUser = options.becomeUser && options.becomeUser !== this.options.user ? options.becomeUser : undefined;
     const body = becomeWrap(script, undefined, options.env);
-    const input: string[] = [];
-    if (becomeUser && this.options.becomePassword !== undefined) input.push(`printf '%s\\n' ${quote(this.options.becomePassword)}`);
-    if (options.stdin !== undefined && options.stdin.length > 0) {
-      input.push(`printf %s ${quote(Buffer.from(options.stdin).toString('base64'))} | base64 -d`);
-    }
+    const hasStdin = options.stdin !== undefined && options.stdin.length > 0;
+    const source = hasStdin ? `printf %s ${quote(Buffer.from(options.stdin!).toString('base64'))} | base64 -d | ` : '';
+    const redirect = hasStdin ? '' : ' </dev/null';
     // Without become the script runs in a subshell of the persistent shell: a fork, no
     // exec of a new sh (~1 ms less per host and task). `eval` keeps a script's syntax error
     // inside that subshell, and the subshell keeps its exit, cd and variables to itself.
     const runner = becomeUser
-      ? `sudo ${this.options.becomePassword !== undefined ? '-S' : '-n'} -p '' -H -u ${quote(becomeUser)} -- /bin/sh -c ${quote(body)}`
-      : `( eval ${quote(body)} )`;
-    const source = input.length ? `{ ${input.join('; ')}; } | ` : '';
-    const redirect = input.length ? '' : ' </dev/null';
+      ? `${this.becomeValidation()}${source}sudo -n -H -u ${quote(becomeUser)} -- /bin/sh -c ${quote(body)}`
+      : `${source}( eval ${quote(body)} )`;
     // `command` keeps a syntax error in the script from ending the connection's shell.
-    const inShell = options.inShell && !becomeUser && input.length === 0 && Object.keys(options.env ?? {}).length === 0;
-    const frame = `${inShell ? `command eval ${quote(script)}` : `${source}${runner}`}${redirect}; __tsrun_rc=$?; printf '\\n%s %s\\n' ${nonce} "$__tsrun_rc"; printf '\\n%s\\n' ${nonce} >&2\n`;
+    const inShell = options.inShell && !becomeUser && !hasStdin && Object.keys(options.env ?? {}).length === 0;
+    const frame = `${inShell ? `command eval ${quote(script)}` : runner}${redirect}; __tsrun_rc=$?; printf '\\n%s %s\\n' ${nonce} "$__tsrun_rc"; printf '\\n%s\\n' ${nonce} >&2\n`;
     const result = this.shell.run(frame, nonce);
     return becomeUser ? result.then((outcome) => this.checkBecome(outcome, becomeUser)) : result;
+  }
+
+  /**
+   * With a become password, sudo's credentials are checked before each become command by a
+   * `sudo -v` of its own, and the password reaches only that sudo, only when `sudo -n -v`
+   * says one is needed (the first time on a connection; sudo then caches the credentials
+   * for the connection's shell). The command itself always runs under `sudo -n`, so its
+   * standard input is the task's own: with `sudo -S` in front of the command, a password
+   * sudo did not need to read stayed in the pipe and became the command's input (the
+   * first line of every file written with become). The connection's shell reads its
+   * commands from the channel, so sudo cannot be given the channel to prompt on.
+   */
+  private becomeValidation(): string {
+    const password = this.options.becomePassword;
+    if (password === undefined) return '';
+    return `{ sudo -n -v </dev/null 2>/dev/null || printf '%s\\n' ${quote(password)} | sudo -S -p '' -v; } && `;
   }
 
   /** sudo's own refusal is not the command failing: say so, naming what to fix (never the password). */
