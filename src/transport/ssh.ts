@@ -40,8 +40,9 @@ function connectConfig(endpoint: SshEndpoint, options: SshOptions): ConnectConfi
     port: endpoint.port,
     username: endpoint.user,
     readyTimeout: options.connectTimeoutMs ?? 10_000,
-    keepaliveInterval: options.keepaliveMs ?? 15_000,
-    keepaliveCountMax: 4,
+    // A host that stops answering mid-run is given up after about 15 s, not a minute.
+    keepaliveInterval: options.keepaliveMs ?? 5_000,
+    keepaliveCountMax: 3,
     hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
       const problem = verifyHostKey(options.hostKeyChecking, options.knownHostsFile, knownHostsName(endpoint.host, endpoint.port), key);
       hostKeyProblems.set(config, problem);
@@ -65,17 +66,35 @@ function connectConfig(endpoint: SshEndpoint, options: SshOptions): ConnectConfi
 
 const hostKeyProblems = new WeakMap<ConnectConfig, string | undefined>();
 
+/**
+ * Connect and authenticate. A client can emit several errors (a handshake timeout, then
+ * the socket's own end), or close without any: each is handled, the first decides, and
+ * a client that failed is destroyed, so one bad host never ends the run. The handler
+ * stays: a later error (a keepalive timeout) closes the connection, and the shell's
+ * waiting command then fails as unreachable.
+ */
 function connectClient(config: ConnectConfig, label: string): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new (ssh2().Client)();
-    client.once('ready', () => resolve(client));
-    client.once('error', (error: Error & { level?: string }) => {
-      const hostKey = hostKeyProblems.get(config);
-      if (hostKey) reject(new UnreachableError(hostKey));
-      else if (error.level === 'client-authentication') reject(new UnreachableError(`authentication failed for ${config.username}@${label} (tried ${describeAuth(config)})`));
-      else if (/timed out/i.test(error.message)) reject(new UnreachableError(`timed out connecting to ${label} after ${(config.readyTimeout ?? 0) / 1000}s`));
-      else reject(new UnreachableError(`cannot connect to ${label}: ${error.message}`));
+    let settled = false;
+    const fail = (error: UnreachableError): void => {
+      if (settled) return;
+      settled = true;
+      client.destroy();
+      reject(error);
+    };
+    client.once('ready', () => {
+      settled = true;
+      resolve(client);
     });
+    client.on('error', (error: Error & { level?: string }) => {
+      const hostKey = hostKeyProblems.get(config);
+      if (hostKey) fail(new UnreachableError(hostKey));
+      else if (error.level === 'client-authentication') fail(new UnreachableError(`authentication failed for ${config.username}@${label} (tried ${describeAuth(config)})`));
+      else if (/timed out/i.test(error.message)) fail(new UnreachableError(`timed out connecting to ${label} after ${(config.readyTimeout ?? 0) / 1000}s`));
+      else fail(new UnreachableError(`cannot connect to ${label}: ${error.message}`));
+    });
+    client.on('close', () => fail(new UnreachableError(`cannot connect to ${label}: the connection closed before the SSH handshake ended`)));
     client.connect(config);
     // Commands are small packets, each waiting for its answer: without TCP_NODELAY, Nagle's
     // algorithm holds one back while an earlier one is unacknowledged, up to the host's
@@ -105,11 +124,13 @@ class RemoteShell {
       this.stderr = Buffer.concat([this.stderr, chunk]);
       this.settle();
     });
-    channel.on('close', () => {
-      this.closedError = new UnreachableError('the connection to the host was lost');
-      this.waiting?.reject(this.closedError);
-      this.waiting = undefined;
-    });
+    channel.on('close', () => this.lost());
+  }
+
+  lost(): void {
+    this.closedError ??= new UnreachableError('the connection to the host was lost');
+    this.waiting?.reject(this.closedError);
+    this.waiting = undefined;
   }
 
   run(script: string, nonce: string): Promise<ExecResult> {
@@ -160,21 +181,31 @@ export class SshTransport implements Transport {
   static async connect(options: SshOptions): Promise<SshTransport> {
     const label = `${options.host}:${options.port}`;
     let jumpClient: Client | undefined;
-    const config = connectConfig(options, options);
-    if (options.jump) {
-      jumpClient = await connectClient(connectConfig(options.jump, options), `${options.jump.host}:${options.jump.port} (jump host)`);
-      config.sock = await new Promise((resolve, reject) =>
-        jumpClient!.forwardOut('127.0.0.1', 0, options.host, options.port, (error, stream) =>
-          error ? reject(new UnreachableError(`jump host cannot reach ${label}: ${error.message}`)) : resolve(stream),
-        ),
-      );
+    let client: Client | undefined;
+    try {
+      const config = connectConfig(options, options);
+      if (options.jump) {
+        jumpClient = await connectClient(connectConfig(options.jump, options), `${options.jump.host}:${options.jump.port} (jump host)`);
+        config.sock = await new Promise((resolve, reject) =>
+          jumpClient!.forwardOut('127.0.0.1', 0, options.host, options.port, (error, stream) =>
+            error ? reject(new UnreachableError(`jump host cannot reach ${label}: ${error.message}`)) : resolve(stream),
+          ),
+        );
+      }
+      const connected = (client = await connectClient(config, label));
+      const channel = await new Promise<ClientChannel>((resolve, reject) => {
+        connected.once('close', () => reject(new UnreachableError(`the connection to ${label} closed before a shell started`)));
+        connected.exec('exec /bin/sh', (error, stream) => (error ? reject(new UnreachableError(`cannot start a shell on ${label}: ${error.message}`)) : resolve(stream)));
+      });
+      const shell = new RemoteShell(channel);
+      // A connection that dies (keepalive unanswered, reset) ends the shell's wait at once.
+      connected.once('close', () => shell.lost());
+      return new SshTransport(connected, jumpClient, shell, options);
+    } catch (error) {
+      client?.destroy();
+      jumpClient?.destroy();
+      throw error;
     }
-    const client = await connectClient(config, label);
-    client.on('error', () => undefined); // later errors surface as a closed shell
-    const channel = await new Promise<ClientChannel>((resolve, reject) =>
-      client.exec('exec /bin/sh', (error, stream) => (error ? reject(new UnreachableError(`cannot start a shell on ${label}: ${error.message}`)) : resolve(stream))),
-    );
-    return new SshTransport(client, jumpClient, new RemoteShell(channel), options);
   }
 
   exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
