@@ -15,7 +15,7 @@ import { factVariables, gatherFacts } from './facts.js';
 import { runTaskOnHost, type HostState, type PlayContext } from './task.js';
 import { UnreachableError } from '../transport/types.js';
 import { selectedByTags } from './tags.js';
-import { lazyVars } from './vars.js';
+import { lazyVars, unsafeVars } from './vars.js';
 import { resolve } from 'node:path';
 
 export interface RunOptions extends ConnectionDefaults {
@@ -158,7 +158,7 @@ async function gatherAll(hosts: HostState[], ctx: PlayContext): Promise<void> {
         try {
           const vars = lazyVars({ ...host.inventoryVars, ...ctx.playVars, ...ctx.options.extraVars });
           const transport = await ctx.pool.get(host.name, vars);
-          host.facts = factVariables(await gatherFacts(transport));
+          host.facts = unsafeVars(factVariables(await gatherFacts(transport)));
           host.stats.ok++;
           ctx.reporter.result({ host: host.name, task, status: 'ok', result: { changed: false } });
         } catch (error) {

@@ -16,7 +16,7 @@ import type { Transport } from '../transport/types.js';
 import { UnreachableError } from '../transport/types.js';
 import type { ConnectionPool } from './connections.js';
 import type { RunOptions } from './executor.js';
-import { extendVars, lazyVars, markUnsafe, materialize } from './vars.js';
+import { extendVars, isUnsafe, lazyVars, markUnsafe, materialize, readsUnsafe, unsafeBinding, unsafeVars } from './vars.js';
 import { validate } from '../playbook/validate.js';
 
 export interface HostState {
@@ -159,7 +159,8 @@ async function transportFor(task: ModuleTask, host: HostState, vars: Vars, ctx: 
 
 /** Run the module once (with retries/until) for the given variables. */
 async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayContext): Promise<{ result: ModuleResult; delegatedTo?: string }> {
-  const rendered = stripOmitted(materialize(renderValue(task.args, vars, task.pos)));
+  const { value: renderedArgs, unsafe: argsUnsafe } = readsUnsafe(() => materialize(renderValue(task.args, vars, task.pos)));
+  const rendered = stripOmitted(renderedArgs);
   const args = validate(task.module.schema, rendered, `${task.module.name} arguments`, { fallbackPos: task.pos });
   const { transport, delegatedTo } = await transportFor(task, host, vars, ctx);
   const become = task.become ?? ctx.play.become ?? ctx.options.become ?? truthyVar(vars.ansible_become);
@@ -205,6 +206,8 @@ async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
     }
     await sleep(delay * 1000);
   }
+  // Facts a host reported, or that a set_fact made from host data, stay data.
+  if (result.ansible_facts && (argsUnsafe || !task.module.local)) markUnsafe(result.ansible_facts);
   return { result, delegatedTo };
 }
 
@@ -229,7 +232,10 @@ export async function runTaskOnHost(task: ModuleTask, host: HostState, ctx: Play
   let vars: Vars = {};
   const report: Report = (status, result, extra = {}) => {
     const shown = task.noLog ? { changed: result.changed, failed: result.failed, skipped: result.skipped, censored: NO_LOG_MESSAGE } : result;
-    ctx.reporter.result({ host: host.name, task: info, status, result: redact(shown, secretValues(vars)), ...extra });
+    const secrets = secretValues(vars);
+    // A no_log loop item is hidden as Ansible hides it: `(item=None)`.
+    const item = 'item' in extra ? { item: task.noLog ? null : redact(extra.item, secrets) } : {};
+    ctx.reporter.result({ host: host.name, task: info, status, result: redact(shown, secrets), ...extra, ...item });
   };
 
   let outcome: Outcome;
@@ -280,7 +286,9 @@ function itemLabel(task: ModuleTask, item: unknown, vars: Vars): unknown {
 }
 
 async function runLoop(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayContext, report: Report): Promise<Outcome> {
-  const items = typeof task.loop === 'string' ? renderString(task.loop, vars, task.pos) : renderValue(task.loop, vars, task.pos);
+  const { value: items, unsafe: itemsUnsafe } = readsUnsafe(() =>
+    typeof task.loop === 'string' ? renderString(task.loop, vars, task.pos) : renderValue(task.loop, vars, task.pos),
+  );
   if (!Array.isArray(items)) {
     throw new InputError(`loop: expected a list, got ${items === null ? 'null' : typeof items}`, task.pos, 'use a list, or a variable holding one (dict2items for a mapping)');
   }
@@ -288,7 +296,7 @@ async function runLoop(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
   let unreachable = false;
   for (const [index, item] of items.entries()) {
     const loopVars = extendVars(vars, {
-      [task.loopVar]: item,
+      [task.loopVar]: itemsUnsafe ? unsafeBinding(item) : item,
       ...(task.indexVar ? { [task.indexVar]: index } : {}),
       ansible_loop_var: task.loopVar,
       ansible_loop: { index: index + 1, index0: index, first: index === 0, last: index === items.length - 1, length: items.length },
@@ -334,7 +342,7 @@ function record(task: ModuleTask, host: HostState, outcome: Outcome, vars: Vars)
   const { result, status, ignored } = outcome;
   if (task.register) host.hostVars[task.register] = markUnsafe(result);
   const facts = result.ansible_facts;
-  if (facts && typeof facts === 'object' && status !== 'failed') Object.assign(host.hostVars, facts);
+  if (facts && typeof facts === 'object' && status !== 'failed') Object.assign(host.hostVars, isUnsafe(facts) ? unsafeVars(facts as Vars) : facts);
   switch (status) {
     case 'unreachable':
       host.unreachable = true;

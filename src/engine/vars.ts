@@ -25,9 +25,16 @@ const RAW = Symbol('raw variables');
 
 /** Wrap merged variables so that templated values render on read (and detect self-reference). */
 export function lazyVars(merged: Vars): Vars {
-  const cache = new Map<string, unknown>();
+  const cache = new Map<string, typeof RENDERING | { value: unknown; unsafe: boolean }>();
   const wrapValue = (value: unknown, root: Vars, path: string): unknown => {
-    if (value !== null && typeof value === 'object' && unsafeValues.has(value)) return value;
+    if (value instanceof UnsafeText) {
+      unsafeReads++;
+      return value.text;
+    }
+    if (value !== null && typeof value === 'object' && unsafeValues.has(value)) {
+      unsafeReads++;
+      return value;
+    }
     if (typeof value === 'string' && value.includes('{{')) return renderString(value, root);
     if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) {
       return wrapContainer(value as Vars, root, path);
@@ -47,42 +54,82 @@ export function lazyVars(merged: Vars): Vars {
     get(object, key, receiver) {
       if (key === RAW) return object;
       if (typeof key === 'symbol' || !Object.prototype.hasOwnProperty.call(object, key)) return Reflect.get(object, key, receiver);
-      if (cache.has(key)) {
-        const cached = cache.get(key);
-        if (cached === RENDERING) {
-          throw new InputError(`variable '${key}' refers to itself (recursive template)`, undefined, `check the value of '${key}'`);
-        }
-        return cached;
+      const cached = cache.get(key);
+      if (cached === RENDERING) {
+        throw new InputError(`variable '${key}' refers to itself (recursive template)`, undefined, `check the value of '${key}'`);
+      }
+      if (cached) {
+        // A value rendered from unsafe data counts as read unsafe every time it is read.
+        if (cached.unsafe) unsafeReads++;
+        return cached.value;
       }
       const raw = object[key];
       if (typeof raw === 'string' && raw.includes('{{')) {
         cache.set(key, RENDERING);
         try {
-          const value = renderString(raw, root);
-          cache.set(key, value);
-          return value;
+          const rendered = readsUnsafe(() => renderString(raw, root));
+          if (rendered.unsafe) {
+            markUnsafe(rendered.value);
+            unsafeReads++;
+          }
+          cache.set(key, rendered);
+          return rendered.value;
         } catch (error) {
           cache.delete(key);
           throw error;
         }
       }
-      const value = wrapValue(raw, root, key);
-      cache.set(key, value);
-      return value;
+      const rendered = readsUnsafe(() => wrapValue(raw, root, key));
+      cache.set(key, rendered);
+      return rendered.value;
     },
   });
   return root;
 }
 
 /**
- * Values that are data, never templates: registered results and facts hold command output,
- * which may contain `{{` (Ansible calls them unsafe).
+ * Values that are data, never templates (Ansible calls them unsafe): registered results and
+ * facts hold what a host printed, which may contain `{{`; so does anything a template made
+ * from them (a `set_fact` copy, the items of a loop over them). Containers are marked in
+ * `unsafeValues`, all the way down; a string bound on its own as a variable is boxed in
+ * UnsafeText, which the lazy view unboxes without rendering.
  */
 const unsafeValues = new WeakSet<object>();
 
+class UnsafeText {
+  constructor(readonly text: string) {}
+}
+
+/** How many unsafe values have been read so far: a render that read one made unsafe data. */
+let unsafeReads = 0;
+
+/** Mark a container and everything in it as data. */
 export function markUnsafe<T>(value: T): T {
-  if (value !== null && typeof value === 'object') unsafeValues.add(value);
+  if (value === null || typeof value !== 'object' || unsafeValues.has(value)) return value;
+  unsafeValues.add(value);
+  for (const item of Array.isArray(value) ? value : Object.values(value)) markUnsafe(item);
   return value;
+}
+
+/** A value to bind as a variable that must be read as data, whatever it is. */
+export function unsafeBinding(value: unknown): unknown {
+  return typeof value === 'string' ? (value.includes('{{') || value.includes('{%') ? new UnsafeText(value) : value) : markUnsafe(value);
+}
+
+export function isUnsafe(value: unknown): boolean {
+  return value instanceof UnsafeText || (value !== null && typeof value === 'object' && unsafeValues.has(value));
+}
+
+/** Variables every one of which is data (gathered facts, a set_fact made from host data). */
+export function unsafeVars(vars: Vars): Vars {
+  return Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, unsafeBinding(value)]));
+}
+
+/** Run a render, and say whether it read unsafe data (its result then is unsafe too). */
+export function readsUnsafe<T>(render: () => T): { value: T; unsafe: boolean } {
+  const before = unsafeReads;
+  const value = render();
+  return { value, unsafe: unsafeReads !== before };
 }
 
 /** A deep plain copy: module arguments must not keep lazy proxies. */
