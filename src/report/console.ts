@@ -55,7 +55,7 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
       const status = event.ignored ? 'failed' : event.status;
       const word = status === 'unreachable' ? 'fatal' : status === 'failed' ? 'fatal' : status === 'skipped' ? 'skipping' : status;
       const target = event.delegatedTo ? `[${event.host} -> ${event.delegatedTo}]` : `[${event.host}]`;
-      const item = event.item !== undefined ? ` => (item=${typeof event.item === 'string' ? event.item : JSON.stringify(event.item)})` : '';
+      const item = event.item !== undefined ? ` => (item=${typeof event.item === 'string' ? event.item : event.item === null ? 'None' : JSON.stringify(event.item)})` : '';
       const reason = status === 'unreachable' ? ': UNREACHABLE!' : status === 'failed' ? ': FAILED!' : '';
       line(paint(STATUS_COLOR[status] ?? 'green', `${word}: ${target}${item}${reason}${details(event, options.verbosity)}`));
       if (event.ignored) line(paint('cyan', '...ignoring'));
