@@ -174,6 +174,30 @@ export function checkHostKey(file: string, name: string, blob: Buffer): HostKeyC
   return fallback.verdict === 'revoked' ? { ...found, revokedBare: { name: bare, entry: fallback.entry! } } : found;
 }
 
+// ssh2's host key algorithms in its order of preference, with the key type each uses.
+const HOST_KEY_ALGORITHMS: Array<[algorithm: string, keyType: string]> = [
+  ['ssh-ed25519', 'ssh-ed25519'],
+  ['ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp256'],
+  ['ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp384'],
+  ['ecdsa-sha2-nistp521', 'ecdsa-sha2-nistp521'],
+  ['rsa-sha2-512', 'ssh-rsa'],
+  ['rsa-sha2-256', 'ssh-rsa'],
+  ['ssh-rsa', 'ssh-rsa'],
+];
+
+/**
+ * The host key algorithms to offer for `name`, those of key types the file holds for it
+ * first (ssh's order_hostkeyalgs): otherwise a host known by its ECDSA key only would show
+ * its ed25519 key, which ssh counts as a changed key. Undefined when the file knows none.
+ */
+export function hostKeyAlgorithms(file: string, name: string): string[] | undefined {
+  if (!existsSync(file)) return undefined;
+  const known = new Set(entriesFor(parseKnownHosts(readFileSync(file, 'utf8')), name).filter((entry) => !entry.marker).map((entry) => entry.keyType));
+  const first = HOST_KEY_ALGORITHMS.filter(([, keyType]) => known.has(keyType)).map(([algorithm]) => algorithm);
+  if (!first.length) return undefined;
+  return [...first, ...HOST_KEY_ALGORITHMS.map(([algorithm]) => algorithm).filter((algorithm) => !first.includes(algorithm))];
+}
+
 export function recordHostKey(file: string, name: string, blob: Buffer): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   appendFileSync(file, `${name.toLowerCase()} ${keyTypeOf(blob)} ${blob.toString('base64')}\n`, { mode: 0o600 });

@@ -14,6 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { SshTransport } from '../../src/transport/ssh.js';
 import { entriesFor, knownHostsName, parseKnownHosts, verifyHostKey, type HostKeyChecking } from '../../src/transport/known-hosts.js';
 
 const run = promisify(execFile);
@@ -383,6 +384,36 @@ describe('ssh-keygen -F finds the lines tsrun finds', () => {
       );
       const lines = [...found.matchAll(/^# Host \S+ found: line (\d+)/gm)].map((match) => Number(match[1]));
       expect({ host, lines: entriesFor(entries, host).map((entry) => entry.line) }).toEqual({ host, lines });
+    }
+  });
+});
+
+describe('the transport asks for a key type the file knows, as ssh orders its host key algorithms', () => {
+  /** How far a connection without credentials gets: past the host key check, or refused at it. */
+  async function tsrunConnects(file: string): Promise<string> {
+    const error = await SshTransport.connect({ host: '127.0.0.1', port, user: 'root', hostKeyChecking: 'strict', knownHostsFile: file }).then(
+      async (transport) => (await transport.close(), new Error('connected')),
+      (problem: Error) => problem,
+    );
+    return /authentication failed/.test(error.message) ? 'trusted' : error.message;
+  }
+
+  test.each([
+    ['ECDSA', '{C}'],
+    ['RSA', '{R}'],
+  ])('a host known by its %s key only is trusted by both', async (_type, key) => {
+    const file = await writeSource(`only-${key}`, { lines: [`[127.0.0.1]:{PORT} ${key}`], queries: [] });
+    const reference = await run('ssh', ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${file}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+      '-o', 'StrictHostKeyChecking=yes', '-o', 'PubkeyAuthentication=no', '-o', 'IdentityAgent=none', '-o', 'KexAlgorithms=curve25519-sha256', '-p', String(port), '127.0.0.1', 'true']).catch(
+      (error: { stderr: string }) => error.stderr,
+    );
+    expect(String(reference)).toMatch(/Permission denied/);
+    const saved = process.env.SSH_AUTH_SOCK;
+    delete process.env.SSH_AUTH_SOCK;
+    try {
+      expect(await tsrunConnects(file)).toBe('trusted');
+    } finally {
+      if (saved !== undefined) process.env.SSH_AUTH_SOCK = saved;
     }
   });
 });
