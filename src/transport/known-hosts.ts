@@ -9,7 +9,7 @@
  *   matches), or one hashed name `|1|salt|hash` (ssh-keygen -H; never a list or pattern);
  * - `[host]:port` names a host on a port other than 22. When no line matches that name at
  *   all, a line for the bare `host` holding the very key is accepted too (ssh's "checking
- *   without port identifier"); anything else found that way is ignored;
+ *   without port identifier"); anything else found that way leaves the host new;
  * - `@revoked`: the key is refused for the hosts the line matches, wherever the line is;
  * - `@cert-authority`: host certificates cannot be checked here (ssh2 does not negotiate
  *   them), so a host known only through a CA line is refused with that reason rather than
@@ -19,12 +19,14 @@
  * ssh skips it.
  *
  * Verdicts: a line for the host with the key trusts it; a revoked key is refused even then;
- * lines for the host with other keys only (of any type, as in ssh) mean the key changed and
- * are refused in every mode; no line at all means a new host, refused by `strict` and
- * recorded by `accept-new`.
+ * lines for the host holding other keys only (of any type, as in ssh) mean the key changed
+ * and are refused in every mode; no line at all means a new host, refused by `strict` and
+ * recorded (lowercased) by `accept-new`. Host names are looked up lowercased, as ssh does.
+ * Like ssh, the transport asks first for the key types the file holds for the host
+ * (hostKeyAlgorithms), so the server shows a key a line can vouch for.
  */
 import { createHmac } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type HostKeyChecking = 'strict' | 'accept-new' | 'off';
@@ -158,10 +160,20 @@ function checkName(entries: KnownHostsEntry[], name: string, blob: Buffer): Host
   return authority ? { verdict: 'cert-authority', entry: authority } : { verdict: 'unknown' };
 }
 
+/** The entries of `file`, none when it does not exist; throws a clear error when it cannot be read. */
+function readEntries(file: string): KnownHostsEntry[] {
+  try {
+    return parseKnownHosts(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    throw new Error(`cannot read known_hosts file ${file}: ${code ?? (error as Error).message}`);
+  }
+}
+
 /** What `file` says about `blob` as the host key of `name` (a knownHostsName). */
 export function checkHostKey(file: string, name: string, blob: Buffer): HostKeyCheck {
-  if (!existsSync(file)) return { verdict: 'unknown' };
-  const entries = parseKnownHosts(readFileSync(file, 'utf8'));
+  const entries = readEntries(file);
   const lookup = name.toLowerCase();
   const found = checkName(entries, lookup, blob);
   const bare = /^\[(.+)\]:(\d+)$/.exec(lookup)?.[1];
@@ -191,8 +203,13 @@ const HOST_KEY_ALGORITHMS: Array<[algorithm: string, keyType: string]> = [
  * its ed25519 key, which ssh counts as a changed key. Undefined when the file knows none.
  */
 export function hostKeyAlgorithms(file: string, name: string): string[] | undefined {
-  if (!existsSync(file)) return undefined;
-  const known = new Set(entriesFor(parseKnownHosts(readFileSync(file, 'utf8')), name).filter((entry) => !entry.marker).map((entry) => entry.keyType));
+  let entries: KnownHostsEntry[];
+  try {
+    entries = readEntries(file);
+  } catch {
+    return undefined; // the host key check reports it
+  }
+  const known = new Set(entriesFor(entries, name).filter((entry) => !entry.marker).map((entry) => entry.keyType));
   const first = HOST_KEY_ALGORITHMS.filter(([, keyType]) => known.has(keyType)).map(([algorithm]) => algorithm);
   if (!first.length) return undefined;
   return [...first, ...HOST_KEY_ALGORITHMS.map(([algorithm]) => algorithm).filter((algorithm) => !first.includes(algorithm))];
@@ -209,7 +226,13 @@ export function recordHostKey(file: string, name: string, blob: Buffer): void {
  */
 export function verifyHostKey(mode: HostKeyChecking, file: string, name: string, blob: Buffer): string | undefined {
   if (mode === 'off') return undefined;
-  const { verdict, entry, revokedBare } = checkHostKey(file, name, blob);
+  let check: HostKeyCheck;
+  try {
+    check = checkHostKey(file, name, blob);
+  } catch (error) {
+    return `host key for ${name} cannot be checked: ${(error as Error).message}`;
+  }
+  const { verdict, entry, revokedBare } = check;
   const at = entry && `${file}:${entry.line}`;
   switch (verdict) {
     case 'match':
@@ -222,7 +245,11 @@ export function verifyHostKey(mode: HostKeyChecking, file: string, name: string,
       return `host key for ${name} is only vouched for by @cert-authority in ${at}: host certificates are not supported; add the host's own key`;
     case 'unknown':
       if (mode === 'accept-new') {
-        recordHostKey(file, name, blob);
+        try {
+          recordHostKey(file, name, blob);
+        } catch (error) {
+          return `host key for ${name} is new but cannot be recorded in ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+        }
         return undefined;
       }
       if (revokedBare) return `host key for ${name} is not in ${file}, and is revoked for ${revokedBare.name} in ${file}:${revokedBare.entry.line}`;

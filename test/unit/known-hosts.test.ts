@@ -121,6 +121,13 @@ describe('verifyHostKey', () => {
     expect(verifyHostKey('strict', file, '[WEB1]:2222', key)).toBeUndefined();
   });
 
+  test('a known_hosts file that cannot be read or written refuses the host, saying why', () => {
+    expect(verifyHostKey('strict', dir, 'web1', key)).toBe(`host key for web1 cannot be checked: cannot read known_hosts file ${dir}: EISDIR`);
+    const notADir = knownHosts(line('web2'));
+    expect(verifyHostKey('accept-new', path.join(notADir, 'known_hosts'), 'web1', key)).toMatch(/^host key for web1 cannot be checked: .*: ENOTDIR$/);
+    expect(hostKeyAlgorithms(dir, 'web1')).toBeUndefined();
+  });
+
   test('off decides nothing and reads nothing', () => {
     expect(verifyHostKey('off', path.join(dir, 'absent'), 'web1', key)).toBeUndefined();
   });
