@@ -9,10 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { becomeWrap } from './local.js';
 import { ssh2 } from './ssh2.js';
-import { knownHostsName, verifyHostKey, type HostKeyChecking } from './known-hosts.js';
+import { hostKeyAlgorithms, knownHostsName, verifyHostKey, type HostKeyChecking } from './known-hosts.js';
 import { quote } from './quote.js';
 import { UnreachableError, type ExecOptions, type ExecResult, type Transport } from './types.js';
 
@@ -49,6 +49,9 @@ function connectConfig(endpoint: SshEndpoint, options: SshOptions): ConnectConfi
       verify(problem === undefined);
     },
   } as ConnectConfig;
+  // Ask for a key of a type known_hosts holds for the host, as ssh does.
+  const serverHostKey = options.hostKeyChecking === 'off' ? undefined : hostKeyAlgorithms(options.knownHostsFile, knownHostsName(endpoint.host, endpoint.port));
+  if (serverHostKey) config.algorithms = { serverHostKey: serverHostKey as ServerHostKeyAlgorithm[] };
   if (endpoint.privateKeyFile) {
     try {
       config.privateKey = readFileSync(endpoint.privateKeyFile);
