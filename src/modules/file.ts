@@ -84,8 +84,9 @@ function newPathAttributes(args: FileArgs, defaultMode: number, isDirectory: boo
 }
 
 function entriesScript(path: string): string {
-  // Every entry below the directory, for `recurse`: mode|uid|gid|owner|group|type|name.
-  return `if [ -d ${quote(path)} ]; then find ${quote(path)} ! -path ${quote(path)} -exec stat -c '%a|%u|%g|%U|%G|%F|%n' {} + 2>/dev/null; fi; echo @@entries-end`;
+  // Every entry below the directory, for `recurse`: mode|uid|gid|owner|group|type|name,
+  // each ended by a NUL, as a name may hold newlines (and '|', which comes last).
+  return `if [ -d ${quote(path)} ]; then find ${quote(path)} -mindepth 1 -exec stat --printf '%a|%u|%g|%U|%G|%F|%n\\0' {} + 2>/dev/null; fi; echo @@entries-end`;
 }
 
 interface Entry extends PathState {
@@ -93,10 +94,11 @@ interface Entry extends PathState {
 }
 
 function parseEntries(stdout: string): Entry[] {
+  // The marker is printed last: a name holding '@@entries-end' comes before it.
   return stdout
-    .split('@@entries-end')[0]!
-    .split('\n')
-    .filter(Boolean)
+    .slice(0, Math.max(0, stdout.lastIndexOf('@@entries-end')))
+    .split('\0')
+    .filter((record) => record.includes('|'))
     .map((line) => {
       const parts = line.split('|');
       const [mode, uid, gid, owner, group, type] = parts;

@@ -98,7 +98,9 @@ function probeSection(request: ProbeRequest): string {
     `__tsrun_p=${quote(request.path)}`,
     `echo @@state`,
     // The path itself first; for a link also what it points at.
-    `if [ -L "$__tsrun_p" ]; then echo kind=link; printf link=; readlink -- "$__tsrun_p" || echo; printf resolved=; readlink -f -- "$__tsrun_p" || echo; fi`,
+    // A link's text and resolved path may hold any byte but NUL (newlines, '=', '@@end'):
+    // they come NUL-terminated and base64-encoded, so nothing in them can be read as a line.
+    `if [ -L "$__tsrun_p" ]; then echo kind=link; printf link=; { readlink -z -- "$__tsrun_p"; readlink -fz -- "$__tsrun_p"; } | base64 -w 0; echo; fi`,
     `if [ -d "$__tsrun_p" ]; then __tsrun_k=directory; elif [ -f "$__tsrun_p" ]; then __tsrun_k=file; elif [ -e "$__tsrun_p" ]; then __tsrun_k=other; else __tsrun_k=; fi`,
     `if [ -n "$__tsrun_k" ]; then echo "target=$__tsrun_k"; fi`,
     `__tsrun_s=`,
@@ -141,12 +143,12 @@ function parseSection(path: string, text: string): PathState {
       case 'kind':
         state.kind = 'link';
         break;
-      case 'link':
-        state.linkText = value;
+      case 'link': {
+        const [text, resolved] = Buffer.from(value, 'base64').toString('utf8').split('\0');
+        state.linkText = text || undefined;
+        state.linkResolved = resolved || undefined;
         break;
-      case 'resolved':
-        state.linkResolved = value;
-        break;
+      }
       case 'target':
         if (state.kind === 'link') state.targetKind = value as PathKind;
         else state.kind = value as PathKind;
