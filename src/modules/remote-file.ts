@@ -450,9 +450,17 @@ export interface FileTarget {
   /** false: an existing file keeps its content (copy's `force: no`); attributes still apply. */
   force?: boolean;
   makeParent?: boolean;
+  /**
+   * A symlink at the path: 'replace' it by a regular file, even one holding the content
+   * already (Ansible's copy and template, follow: no); 'follow' it and write the file it
+   * resolves to (lineinfile, blockinfile, copy with follow: yes). Default 'follow'.
+   */
+  links?: 'replace' | 'follow';
 }
 
 export interface FileOutcome {
+  /** The file written or compared: the path, or with links followed what it resolves to. */
+  path: string;
   changed: boolean;
   contentChanged: boolean;
   attributesChanged: boolean;
@@ -474,11 +482,13 @@ function sameContent(state: PathState, content: Buffer): boolean {
  */
 export async function convergeFile(ctx: ModuleContext, target: FileTarget): Promise<FileOutcome> {
   const { state, content } = target;
-  const path = state.path;
+  // Replacing a link makes a new file: the link's target is neither compared nor changed.
+  const replaceLink = state.kind === 'link' && target.links === 'replace' && target.force !== false;
+  const path = state.kind === 'link' && !replaceLink && state.linkResolved ? state.linkResolved : state.path;
   if (state.exists && (state.kind === 'directory' || state.targetKind === 'directory')) {
     throw new RemoteError(`path ${path} is a directory, expected a file`);
   }
-  if (state.exists && state.kind !== 'file' && state.targetKind !== 'file' && !(state.kind === 'link' && !state.targetKind)) {
+  if (!replaceLink && state.exists && state.kind !== 'file' && state.targetKind !== 'file' && !(state.kind === 'link' && !state.targetKind)) {
     throw new RemoteError(`path ${path} exists and is not a regular file`);
   }
   // In check mode the directory may be one an earlier task of the same run would create:
@@ -486,8 +496,8 @@ export async function convergeFile(ctx: ModuleContext, target: FileTarget): Prom
   if (!state.exists && !state.parentExists && !target.makeParent && !ctx.check) {
     throw new RemoteError(`dest directory ${remoteDirname(path)} does not exist`);
   }
-  const existing = state.exists && state.mode !== undefined;
-  const contentChanged = target.force === false && state.exists ? false : !sameContent(state, content);
+  const existing = state.exists && state.mode !== undefined && !replaceLink;
+  const contentChanged = replaceLink || (target.force === false && state.exists ? false : !sameContent(state, content));
   const attributes = existing ? attributeChanges(state, target.attributes, false) : { changes: [] };
   const mode =
     target.attributes.mode !== undefined
@@ -500,7 +510,7 @@ export async function convergeFile(ctx: ModuleContext, target: FileTarget): Prom
   if (ctx.diff && contentChanged) diff.push({ path, before: state.exists ? diffText(state.content) : '', after: diffText(content) });
   if (ctx.diff && attributes.changes.length > 0) diff.push(attributeDiff(path, attributes.changes));
   const changed = contentChanged || attributes.changes.length > 0;
-  const outcome: FileOutcome = { changed, contentChanged, attributesChanged: attributes.changes.length > 0, mode, diff };
+  const outcome: FileOutcome = { path, changed, contentChanged, attributesChanged: attributes.changes.length > 0, mode, diff };
   if (!changed || ctx.check) return outcome;
 
   if (contentChanged) {
