@@ -366,16 +366,54 @@ export interface WriteRequest {
   makeParent?: boolean;
 }
 
+/**
+ * Where the temp files of writes to `path` go: beside it (a rename stays on one file
+ * system), hidden, and named after it, `.NAME.tsrun-tmp-PID-RANDOM`. PID is `$$` of the
+ * shell running the write (for a subshell of the connection's shell, that shell's). A very long name is replaced by its hash, so the temp name stays within NAME_MAX.
+ */
+export function tempPrefix(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  const slash = trimmed.lastIndexOf('/');
+  const name = trimmed.slice(slash + 1);
+  const short = Buffer.byteLength(name) <= 200 ? name : sha1(name).slice(0, 16);
+  return `${trimmed.slice(0, slash + 1)}.${short}.tsrun-tmp-`;
+}
+
+/**
+ * Remove the temp files a killed write of the same destination left behind (the host
+ * died, or the writer got SIGKILL): those whose writing shell is gone. A write holds no
+ * lock, so a temp file whose PID still runs may be a concurrent run's write in progress
+ * and is left alone (a PID reused after a reboot only delays the clean-up to a later
+ * write). Builtins only: no process is started unless there is something to remove.
+ */
+function staleTempCleanup(prefix: string): string[] {
+  return [
+    `pre=${quote(prefix)}`,
+    `for old in "$pre"[0-9]*; do`,
+    // Exactly PID-RANDOM after the prefix: anything longer is another destination's.
+    `  rest=\${old#"$pre"}`,
+    `  case $rest in *[!0-9A-Za-z-]*|*-*-*) continue ;; [0-9]*-??????) ;; *) continue ;; esac`,
+    `  pid=\${rest%-*}`,
+    `  case $pid in *[!0-9]*) continue ;; esac`,
+    `  kill -0 "$pid" 2>/dev/null || [ -d "/proc/$pid" ] || rm -f -- "$old"`,
+    `done`,
+  ];
+}
+
 /** The atomic write: temp file beside the destination, attributes, backup, rename. */
 export function writeScript(request: WriteRequest): string {
+  const prefix = tempPrefix(request.path);
   const lines = [
     `dest=${quote(request.path)}`,
     `tmp=`,
-    // Whatever happens, no temp file is left behind and the destination stays as it was.
+    // Whatever happens, no temp file is left behind and the destination stays as it was;
+    // only SIGKILL (or the host dying) can leave one, for the next write to remove.
     `trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT`,
+    `trap 'exit 1' HUP INT TERM`,
   ];
   if (request.makeParent) lines.push(`mkdir -p -- "$(dirname -- "$dest")" || exit 1`);
-  lines.push(`tmp=$(mktemp "$dest.XXXXXX") || exit 1`, `cat > "$tmp" || exit 1`);
+  lines.push(...staleTempCleanup(prefix));
+  lines.push(`tmp=$(mktemp -- ${quote(prefix)}"$$-XXXXXX") || exit 1`, `cat > "$tmp" || exit 1`);
   if (request.owner !== undefined || request.group !== undefined) {
     lines.push(...attributeCommands('"$tmp"', undefined, request.owner, request.group));
   } else if (request.keepIds) {
