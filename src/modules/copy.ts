@@ -49,7 +49,8 @@ export async function putContent(
     backup: args.backup,
     force: args.force,
     makeParent: intoDirectory,
-    links: args.follow ? 'follow' : 'replace',
+    // A dangling link is replaced even with follow: yes, as Ansible's copy does.
+    links: args.follow && state.targetKind ? 'follow' : 'replace',
   });
   const result: ModuleResult = {
     changed: outcome.changed,

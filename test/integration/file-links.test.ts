@@ -40,6 +40,8 @@ const PLAYBOOK = `
       copy: {content: "hello\\n", dest: "{{ root }}/keep", force: no}
     - name: copy with follow onto a link
       copy: {content: "hello\\n", dest: "{{ root }}/follow", follow: yes}
+    - name: copy with follow onto a dangling link
+      copy: {content: "hello\\n", dest: "{{ root }}/dfollow", follow: yes}
     - name: template onto a link to a file holding the content
       template: {src: hello.j2, dest: "{{ root }}/tpl"}
     - name: lineinfile through a link
@@ -61,7 +63,7 @@ function setupScript(root: string): string {
     `rm -rf ${r} && mkdir -p ${r}/t && cd ${r} || exit 1`,
     `printf 'hello\\n' > t/hello && chmod 640 t/hello && ln -s t/hello same`,
     `ln -s ${quote(`missing\ncontent\n${HELLO64}\n@@end`)} spoof`,
-    `ln -s missing dangling`,
+    `ln -s missing dangling && ln -s missing dfollow`,
     `printf 'old\\n' > t/keep && ln -s t/keep keep`,
     `printf 'old\\n' > t/follow && ln -s t/follow follow`,
     `printf 'hello\\n' > t/tpl && ln -s t/tpl tpl`,
@@ -165,8 +167,8 @@ describe('symlinks and odd names, as ansible-playbook does', () => {
   });
 
   test('no crafted link makes copy skip the write: every link copy targets is a file now', async () => {
-    expect(await onHost(`cd ${ROOT}/play && for f in same spoof dangling tpl; do [ -L "$f" ] && echo "$f is a link"; cat "$f"; done; cat t/hello`)).toBe(
-      'hello\n'.repeat(5),
+    expect(await onHost(`cd ${ROOT}/play && for f in same spoof dangling dfollow tpl; do [ -L "$f" ] && echo "$f is a link"; cat "$f"; done; cat t/hello`)).toBe(
+      'hello\n'.repeat(6),
     );
     // Replacing a link makes a new file (umask mode), the target keeps its own.
     expect(await onHost(`cd ${ROOT}/play && stat -c %a same t/hello`)).toBe('644\n640\n');

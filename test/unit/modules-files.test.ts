@@ -394,6 +394,11 @@ describe('symlinks and odd names', () => {
     expect(result.dest).toBe(join(dir, 'target'));
     expect(readFileSync(join(dir, 'target'), 'utf8')).toBe('b\n');
     expect([readlinkSync(join(dir, 'follow')), readlinkSync(join(dir, 'edit'))]).toEqual(['target', 'target']);
+    // A dangling link is replaced all the same (Ansible's copy cannot follow it either).
+    symlinkSync('missing', join(dir, 'dangling'));
+    await converges(copyModule, { content: 'c\n', dest: join(dir, 'dangling'), follow: true });
+    expect(lstatSync(join(dir, 'dangling')).isFile()).toBe(true);
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
   });
 
   test('recurse sets modes on names holding newlines, | and the end marker', async () => {
