@@ -362,6 +362,8 @@ export interface WriteRequest {
   group?: string;
   keepIds?: { uid: number; gid: number };
   backup: boolean;
+  /** The backup is named after this path (the link when writing through one); default `path`. */
+  backupName?: string;
   /** `dest/` given and its directory missing: create it first (Ansible's copy does). */
   makeParent?: boolean;
 }
@@ -423,10 +425,11 @@ export function writeScript(request: WriteRequest): string {
   lines.push(`chmod -- ${formatMode(request.mode)} "$tmp" || exit 1`);
   if (request.backup) {
     lines.push(
+      // Only the stamp is printed: the path may hold a newline.
       `if [ -e "$dest" ]; then`,
-      `  backup="$dest.$$.$(date +%Y-%m-%d@%H:%M:%S)~"`,
-      `  cp -p -- "$dest" "$backup" || exit 1`,
-      `  printf 'backup=%s\\n' "$backup"`,
+      `  stamp="$$.$(date +%Y-%m-%d@%H:%M:%S)~"`,
+      `  cp -p -- "$dest" ${quote(request.backupName ?? request.path)}".$stamp" || exit 1`,
+      `  printf 'backup=%s\\n' "$stamp"`,
       `fi`,
     );
   }
@@ -440,8 +443,8 @@ export async function writeFile(ctx: ModuleContext, request: WriteRequest): Prom
   if (result.code !== 0) {
     throw new RemoteError(`writing ${request.path} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);
   }
-  const backup = /^backup=(.*)$/m.exec(result.stdout);
-  return backup ? { backupFile: backup[1] } : {};
+  const stamp = /^backup=(.*)$/m.exec(result.stdout);
+  return stamp ? { backupFile: `${request.backupName ?? request.path}.${stamp[1]}` } : {};
 }
 
 /** The mode a new file gets when none is asked for: 0666 under the host's umask. */
@@ -560,6 +563,7 @@ export async function convergeFile(ctx: ModuleContext, target: FileTarget): Prom
       group: target.attributes.group,
       keepIds: existing ? { uid: state.uid!, gid: state.gid! } : undefined,
       backup: target.backup,
+      backupName: state.path,
       makeParent: target.makeParent,
     });
     outcome.backupFile = written.backupFile;

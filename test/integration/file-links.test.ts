@@ -46,6 +46,8 @@ const PLAYBOOK = `
       template: {src: hello.j2, dest: "{{ root }}/tpl"}
     - name: lineinfile through a link
       lineinfile: {path: "{{ root }}/edit", regexp: "^a=", line: "a=2"}
+    - name: blockinfile through a link
+      blockinfile: {path: "{{ root }}/block", block: "x=1"}
     - name: link with a newline and a space
       file: {path: "{{ root }}/nl", src: "a\\nb c", state: link, force: yes}
     - name: link that looks like the read's own lines
@@ -68,6 +70,7 @@ function setupScript(root: string): string {
     `printf 'old\\n' > t/follow && ln -s t/follow follow`,
     `printf 'hello\\n' > t/tpl && ln -s t/tpl tpl`,
     `printf 'a=1\\n' > t/lines && ln -s t/lines edit`,
+    `printf 'y=2\\n' > t/block && ln -s t/block block`,
     `mkdir -p tree ${quote('tree/sub\nx')} && touch ${quote('tree/a\nb')} ${quote('tree/c|d')} ${quote('tree/sub\nx/@@entries-end')}`,
   ].join('\n');
 }
@@ -172,8 +175,8 @@ describe('symlinks and odd names, as ansible-playbook does', () => {
     );
     // Replacing a link makes a new file (umask mode), the target keeps its own.
     expect(await onHost(`cd ${ROOT}/play && stat -c %a same t/hello`)).toBe('644\n640\n');
-    // follow: yes and lineinfile write the file the link points at; force: no leaves it.
-    expect(await onHost(`cd ${ROOT}/play && readlink follow edit keep && cat t/follow t/lines t/keep`)).toBe('t/follow\nt/lines\nt/keep\nhello\na=2\nold\n');
+    // follow: yes, lineinfile and blockinfile write the file the link points at; force: no leaves it.
+    expect(await onHost(`cd ${ROOT}/play && readlink follow edit block keep && cat t/follow t/lines t/keep`)).toBe('t/follow\nt/lines\nt/block\nt/keep\nhello\na=2\nold\n');
   });
 });
 

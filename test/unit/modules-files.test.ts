@@ -388,8 +388,12 @@ describe('symlinks and odd names', () => {
     writeFileSync(join(dir, 'target'), 'a=1\n');
     symlinkSync('target', join(dir, 'follow'));
     symlinkSync('target', join(dir, 'edit'));
-    await converges(lineinfileModule, { path: join(dir, 'edit'), regexp: '^a=', line: 'a=2' });
+    const edited = await run(lineinfileModule, { path: join(dir, 'edit'), regexp: '^a=', line: 'a=2', backup: true });
     expect(readFileSync(join(dir, 'target'), 'utf8')).toBe('a=2\n');
+    // The backup is named after the path the task gave, as Ansible names it.
+    expect(edited.result.backup).toMatch(new RegExp(`^${join(dir, 'edit')}\\.\\d+\\.[-0-9@:]+~$`));
+    expect(readFileSync(edited.result.backup as string, 'utf8')).toBe('a=1\n');
+    expect((await run(lineinfileModule, { path: join(dir, 'edit'), regexp: '^a=', line: 'a=2' })).result.changed).toBe(false);
     const result = await converges(copyModule, { content: 'b\n', dest: join(dir, 'follow'), follow: true });
     expect(result.dest).toBe(join(dir, 'target'));
     expect(readFileSync(join(dir, 'target'), 'utf8')).toBe('b\n');
@@ -399,6 +403,14 @@ describe('symlinks and odd names', () => {
     await converges(copyModule, { content: 'c\n', dest: join(dir, 'dangling'), follow: true });
     expect(lstatSync(join(dir, 'dangling')).isFile()).toBe(true);
     expect(existsSync(join(dir, 'missing'))).toBe(false);
+  });
+
+  test('a backup of a path holding a newline is reported by its whole name', async () => {
+    const dest = join(dir, 'a\nb');
+    writeFileSync(dest, 'old\n');
+    const { result } = await run(copyModule, { content: 'new\n', dest, backup: true });
+    expect(result.backup_file).toMatch(new RegExp(`^${dest}\\.\\d+\\.[-0-9@:]+~$`));
+    expect(readFileSync(result.backup_file as string, 'utf8')).toBe('old\n');
   });
 
   test('recurse sets modes on names holding newlines, | and the end marker', async () => {
