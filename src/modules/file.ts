@@ -17,6 +17,8 @@ import {
   remoteJoin,
   reportFailures,
   resolveMode,
+  staleTempCleanup,
+  tempPrefix,
   type AttributeChange,
   type PathState,
 } from './remote-file.js';
@@ -167,7 +169,8 @@ function planLink(path: string, target: PathState, source: PathState | undefined
     plan.script.push(`rm -f -- "$p" || exit 1`, `ln -s -- ${quote(src)} "$p" || exit 1`);
   } else {
     plan.script.push(
-      `tmp="$p.$$.link"`,
+      ...staleTempCleanup(tempPrefix(path)),
+      `tmp=${quote(tempPrefix(path))}"$$-symlnk"`,
       `rm -f -- "$tmp"`,
       `ln -s -- ${quote(src)} "$tmp" || exit 1`,
       `mv -f -- "$tmp" "$p" || { rm -f -- "$tmp"; exit 1; }`,
@@ -196,7 +199,8 @@ function planHard(path: string, target: PathState, source: PathState, args: File
   if (target.kind === 'directory') throw new RemoteError(`refusing to convert from directory to hard link for ${path}`);
   if (target.exists && !args.force) throw new RemoteError(`Cannot link, ${target.kind} exists at destination ${path} (use force: yes)`);
   plan.script.push(
-    `tmp="$p.$$.link"`,
+    ...staleTempCleanup(tempPrefix(path)),
+    `tmp=${quote(tempPrefix(path))}"$$-hardln"`,
     `rm -f -- "$tmp"`,
     `ln -- ${quote(args.src!)} "$tmp" || exit 1`,
     `mv -f -- "$tmp" "$p" || { rm -f -- "$tmp"; exit 1; }`,

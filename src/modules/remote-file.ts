@@ -370,8 +370,9 @@ export interface WriteRequest {
 
 /**
  * Where the temp files of writes to `path` go: beside it (a rename stays on one file
- * system), hidden, and named after it, `.NAME.tsrun-tmp-PID-RANDOM`. PID is `$$` of the
- * shell running the write (for a subshell of the connection's shell, that shell's). A very long name is replaced by its hash, so the temp name stays within NAME_MAX.
+ * system), hidden, and named after it, `.NAME.tsrun-tmp-PID-XXXXXX`: PID is `$$` of the
+ * shell running the write (for a subshell of the connection's shell, that shell's), XXXXXX
+ * mktemp's random part (`symlnk` or `hardln` for the links the file module makes). A very long name is replaced by its hash, so the temp name stays within NAME_MAX.
  */
 export function tempPrefix(path: string): string {
   const trimmed = path.replace(/\/+$/, '');
@@ -388,7 +389,7 @@ export function tempPrefix(path: string): string {
  * and is left alone (a PID reused after a reboot only delays the clean-up to a later
  * write). Builtins only: no process is started unless there is something to remove.
  */
-function staleTempCleanup(prefix: string): string[] {
+export function staleTempCleanup(prefix: string): string[] {
   return [
     `pre=${quote(prefix)}`,
     `for old in "$pre"[0-9]*; do`,

@@ -453,6 +453,16 @@ describe('temp files of writes', () => {
     expect(execs).toBe(2);
     expect(readdirSync(dir).sort()).toEqual([...kept, 'app.conf'].sort());
   });
+
+  test('the file module removes the temp links a killed run of it left', async () => {
+    const dead = execFileSync('sh', ['-c', 'echo $$']).toString().trim();
+    writeFileSync(join(dir, 'v1'), '1');
+    symlinkSync('v1', join(dir, `.cur.tsrun-tmp-${dead}-symlnk`));
+    linkSync(join(dir, 'v1'), join(dir, `.hard.tsrun-tmp-${dead}-hardln`));
+    await converges(fileModule, { path: join(dir, 'cur'), src: 'v1', state: 'link' });
+    await converges(fileModule, { path: join(dir, 'hard'), src: join(dir, 'v1'), state: 'hard' });
+    expect(readdirSync(dir).sort()).toEqual(['cur', 'hard', 'v1']);
+  });
 });
 
 describe('lineinfile', () => {
