@@ -372,7 +372,8 @@ export interface WriteRequest {
  * Where the temp files of writes to `path` go: beside it (a rename stays on one file
  * system), hidden, and named after it, `.NAME.tsrun-tmp-PID-XXXXXX`: PID is `$$` of the
  * shell running the write (for a subshell of the connection's shell, that shell's), XXXXXX
- * mktemp's random part (`symlnk` or `hardln` for the links the file module makes). A very long name is replaced by its hash, so the temp name stays within NAME_MAX.
+ * mktemp's random part (`symlnk` or `hardln` for the links the file module makes). A very
+ * long name is replaced by its hash, so that the temp name stays within NAME_MAX.
  */
 export function tempPrefix(path: string): string {
   const trimmed = path.replace(/\/+$/, '');
