@@ -132,7 +132,16 @@ describe('symlinks and odd names, as ansible-playbook does', () => {
     tsrun(['run', playbook, '-i', hosts.inventoryFile, '-l', host.name, '--output', 'json', '-e', `root=${ROOT}/play`]);
   const ansibleRun = async (root: string): Promise<string[]> => {
     const { stdout } = await run('ansible-playbook', ['-i', 'localhost,', '-c', 'local', '-e', `root=${root}`, playbook], {
-      env: { ...process.env, ANSIBLE_STDOUT_CALLBACK: 'default', ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false' },
+      env: {
+        ...process.env,
+        ANSIBLE_STDOUT_CALLBACK: 'default',
+        ANSIBLE_NOCOLOR: '1',
+        ANSIBLE_LOCALHOST_WARNING: 'false',
+        // Its temp files and caches stay in the scratch directory.
+        ANSIBLE_HOME: path.join(scratch, 'ansible-home'),
+        ANSIBLE_LOCAL_TEMP: path.join(scratch, 'ansible-tmp'),
+        ANSIBLE_REMOTE_TEMP: path.join(scratch, 'ansible-tmp'),
+      },
       maxBuffer: 64 * 1024 * 1024,
     });
     return ansibleChanged(stdout).map((line) => line.replace(/^localhost \| /, `${host.name} | `));
