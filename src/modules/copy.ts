@@ -15,6 +15,8 @@ export const copyArgs = z
     group: z.string().min(1).optional(),
     backup: flag.default(false),
     force: flag.default(true),
+    /** A symlink at dest: write the file it points at (yes), or replace the link (no). */
+    follow: flag.default(false),
   })
   .refine((args) => (args.content === undefined) !== (args.src === undefined), {
     message: 'exactly one of content or src is required',
@@ -24,7 +26,7 @@ export type CopyArgs = z.infer<typeof copyArgs>;
 /** What both copy and template do once the new content is known. */
 export async function putContent(
   ctx: ModuleContext,
-  args: { dest: string; mode?: string | number; owner?: string; group?: string; backup: boolean; force?: boolean },
+  args: { dest: string; mode?: string | number; owner?: string; group?: string; backup: boolean; force?: boolean; follow?: boolean },
   content: Buffer,
   /** Name used when `dest` is a directory or ends with '/'. */
   sourceName: string | undefined,
@@ -47,10 +49,12 @@ export async function putContent(
     backup: args.backup,
     force: args.force,
     makeParent: intoDirectory,
+    // A dangling link is replaced even with follow: yes, as Ansible's copy does.
+    links: args.follow && state.targetKind ? 'follow' : 'replace',
   });
   const result: ModuleResult = {
     changed: outcome.changed,
-    dest: state.path,
+    dest: outcome.path,
     // After the run the file holds the new content, or (force: no) what it held before.
     checksum: sha1(!outcome.contentChanged && state.content ? state.content : content),
     size: content.length,

@@ -17,6 +17,8 @@ import {
   remoteJoin,
   reportFailures,
   resolveMode,
+  staleTempCleanup,
+  tempPrefix,
   type AttributeChange,
   type PathState,
 } from './remote-file.js';
@@ -84,8 +86,9 @@ function newPathAttributes(args: FileArgs, defaultMode: number, isDirectory: boo
 }
 
 function entriesScript(path: string): string {
-  // Every entry below the directory, for `recurse`: mode|uid|gid|owner|group|type|name.
-  return `if [ -d ${quote(path)} ]; then find ${quote(path)} ! -path ${quote(path)} -exec stat -c '%a|%u|%g|%U|%G|%F|%n' {} + 2>/dev/null; fi; echo @@entries-end`;
+  // Every entry below the directory, for `recurse`: mode|uid|gid|owner|group|type|name,
+  // each ended by a NUL, as a name may hold newlines (and '|', which comes last).
+  return `if [ -d ${quote(path)} ]; then find ${quote(path)} -mindepth 1 -exec stat --printf '%a|%u|%g|%U|%G|%F|%n\\0' {} + 2>/dev/null; fi; echo @@entries-end`;
 }
 
 interface Entry extends PathState {
@@ -93,10 +96,11 @@ interface Entry extends PathState {
 }
 
 function parseEntries(stdout: string): Entry[] {
+  // The marker is printed last: a name holding '@@entries-end' comes before it.
   return stdout
-    .split('@@entries-end')[0]!
-    .split('\n')
-    .filter(Boolean)
+    .slice(0, Math.max(0, stdout.lastIndexOf('@@entries-end')))
+    .split('\0')
+    .filter((record) => record.includes('|'))
     .map((line) => {
       const parts = line.split('|');
       const [mode, uid, gid, owner, group, type] = parts;
@@ -165,7 +169,8 @@ function planLink(path: string, target: PathState, source: PathState | undefined
     plan.script.push(`rm -f -- "$p" || exit 1`, `ln -s -- ${quote(src)} "$p" || exit 1`);
   } else {
     plan.script.push(
-      `tmp="$p.$$.link"`,
+      ...staleTempCleanup(tempPrefix(path)),
+      `tmp=${quote(tempPrefix(path))}"$$-symlnk"`,
       `rm -f -- "$tmp"`,
       `ln -s -- ${quote(src)} "$tmp" || exit 1`,
       `mv -f -- "$tmp" "$p" || { rm -f -- "$tmp"; exit 1; }`,
@@ -194,7 +199,8 @@ function planHard(path: string, target: PathState, source: PathState, args: File
   if (target.kind === 'directory') throw new RemoteError(`refusing to convert from directory to hard link for ${path}`);
   if (target.exists && !args.force) throw new RemoteError(`Cannot link, ${target.kind} exists at destination ${path} (use force: yes)`);
   plan.script.push(
-    `tmp="$p.$$.link"`,
+    ...staleTempCleanup(tempPrefix(path)),
+    `tmp=${quote(tempPrefix(path))}"$$-hardln"`,
     `rm -f -- "$tmp"`,
     `ln -- ${quote(args.src!)} "$tmp" || exit 1`,
     `mv -f -- "$tmp" "$p" || { rm -f -- "$tmp"; exit 1; }`,

@@ -98,7 +98,9 @@ function probeSection(request: ProbeRequest): string {
     `__tsrun_p=${quote(request.path)}`,
     `echo @@state`,
     // The path itself first; for a link also what it points at.
-    `if [ -L "$__tsrun_p" ]; then echo kind=link; printf link=; readlink -- "$__tsrun_p" || echo; printf resolved=; readlink -f -- "$__tsrun_p" || echo; fi`,
+    // A link's text and resolved path may hold any byte but NUL (newlines, '=', '@@end'):
+    // they come NUL-terminated and base64-encoded, so nothing in them can be read as a line.
+    `if [ -L "$__tsrun_p" ]; then echo kind=link; printf link=; { readlink -z -- "$__tsrun_p"; readlink -fz -- "$__tsrun_p"; } | base64 -w 0; echo; fi`,
     `if [ -d "$__tsrun_p" ]; then __tsrun_k=directory; elif [ -f "$__tsrun_p" ]; then __tsrun_k=file; elif [ -e "$__tsrun_p" ]; then __tsrun_k=other; else __tsrun_k=; fi`,
     `if [ -n "$__tsrun_k" ]; then echo "target=$__tsrun_k"; fi`,
     `__tsrun_s=`,
@@ -141,12 +143,12 @@ function parseSection(path: string, text: string): PathState {
       case 'kind':
         state.kind = 'link';
         break;
-      case 'link':
-        state.linkText = value;
+      case 'link': {
+        const [text, resolved] = Buffer.from(value, 'base64').toString('utf8').split('\0');
+        state.linkText = text || undefined;
+        state.linkResolved = resolved || undefined;
         break;
-      case 'resolved':
-        state.linkResolved = value;
-        break;
+      }
       case 'target':
         if (state.kind === 'link') state.targetKind = value as PathKind;
         else state.kind = value as PathKind;
@@ -360,20 +362,62 @@ export interface WriteRequest {
   group?: string;
   keepIds?: { uid: number; gid: number };
   backup: boolean;
+  /** The backup is named after this path (the link when writing through one); default `path`. */
+  backupName?: string;
   /** `dest/` given and its directory missing: create it first (Ansible's copy does). */
   makeParent?: boolean;
 }
 
+/**
+ * Where the temp files of writes to `path` go: beside it (a rename stays on one file
+ * system), hidden, and named after it, `.NAME.tsrun-tmp-PID-XXXXXX`: PID is `$$` of the
+ * shell running the write (for a subshell of the connection's shell, that shell's), XXXXXX
+ * mktemp's random part (`symlnk` or `hardln` for the links the file module makes). A very
+ * long name is replaced by its hash, so that the temp name stays within NAME_MAX.
+ */
+export function tempPrefix(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  const slash = trimmed.lastIndexOf('/');
+  const name = trimmed.slice(slash + 1);
+  const short = Buffer.byteLength(name) <= 200 ? name : sha1(name).slice(0, 16);
+  return `${trimmed.slice(0, slash + 1)}.${short}.tsrun-tmp-`;
+}
+
+/**
+ * Remove the temp files a killed write of the same destination left behind (the host
+ * died, or the writer got SIGKILL): those whose writing shell is gone. A write holds no
+ * lock, so a temp file whose PID still runs may be a concurrent run's write in progress
+ * and is left alone (a PID reused after a reboot only delays the clean-up to a later
+ * write). Builtins only: no process is started unless there is something to remove.
+ */
+export function staleTempCleanup(prefix: string): string[] {
+  return [
+    `pre=${quote(prefix)}`,
+    `for old in "$pre"[0-9]*; do`,
+    // Exactly PID-RANDOM after the prefix: anything longer is another destination's.
+    `  rest=\${old#"$pre"}`,
+    `  case $rest in *[!0-9A-Za-z-]*|*-*-*) continue ;; [0-9]*-??????) ;; *) continue ;; esac`,
+    `  pid=\${rest%-*}`,
+    `  case $pid in *[!0-9]*) continue ;; esac`,
+    `  kill -0 "$pid" 2>/dev/null || [ -d "/proc/$pid" ] || rm -f -- "$old"`,
+    `done`,
+  ];
+}
+
 /** The atomic write: temp file beside the destination, attributes, backup, rename. */
 export function writeScript(request: WriteRequest): string {
+  const prefix = tempPrefix(request.path);
   const lines = [
     `dest=${quote(request.path)}`,
     `tmp=`,
-    // Whatever happens, no temp file is left behind and the destination stays as it was.
+    // Whatever happens, no temp file is left behind and the destination stays as it was;
+    // only SIGKILL (or the host dying) can leave one, for the next write to remove.
     `trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT`,
+    `trap 'exit 1' HUP INT TERM`,
   ];
   if (request.makeParent) lines.push(`mkdir -p -- "$(dirname -- "$dest")" || exit 1`);
-  lines.push(`tmp=$(mktemp "$dest.XXXXXX") || exit 1`, `cat > "$tmp" || exit 1`);
+  lines.push(...staleTempCleanup(prefix));
+  lines.push(`tmp=$(mktemp -- ${quote(prefix)}"$$-XXXXXX") || exit 1`, `cat > "$tmp" || exit 1`);
   if (request.owner !== undefined || request.group !== undefined) {
     lines.push(...attributeCommands('"$tmp"', undefined, request.owner, request.group));
   } else if (request.keepIds) {
@@ -383,10 +427,11 @@ export function writeScript(request: WriteRequest): string {
   lines.push(`chmod -- ${formatMode(request.mode)} "$tmp" || exit 1`);
   if (request.backup) {
     lines.push(
+      // Only the stamp is printed: the path may hold a newline.
       `if [ -e "$dest" ]; then`,
-      `  backup="$dest.$$.$(date +%Y-%m-%d@%H:%M:%S)~"`,
-      `  cp -p -- "$dest" "$backup" || exit 1`,
-      `  printf 'backup=%s\\n' "$backup"`,
+      `  stamp="$$.$(date +%Y-%m-%d@%H:%M:%S)~"`,
+      `  cp -p -- "$dest" ${quote(request.backupName ?? request.path)}".$stamp" || exit 1`,
+      `  printf 'backup=%s\\n' "$stamp"`,
       `fi`,
     );
   }
@@ -400,8 +445,8 @@ export async function writeFile(ctx: ModuleContext, request: WriteRequest): Prom
   if (result.code !== 0) {
     throw new RemoteError(`writing ${request.path} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);
   }
-  const backup = /^backup=(.*)$/m.exec(result.stdout);
-  return backup ? { backupFile: backup[1] } : {};
+  const stamp = /^backup=(.*)$/m.exec(result.stdout);
+  return stamp ? { backupFile: `${request.backupName ?? request.path}.${stamp[1]}` } : {};
 }
 
 /** The mode a new file gets when none is asked for: 0666 under the host's umask. */
@@ -448,9 +493,17 @@ export interface FileTarget {
   /** false: an existing file keeps its content (copy's `force: no`); attributes still apply. */
   force?: boolean;
   makeParent?: boolean;
+  /**
+   * A symlink at the path: 'replace' it by a regular file, even one holding the content
+   * already (Ansible's copy and template, follow: no); 'follow' it and write the file it
+   * resolves to (lineinfile, blockinfile, copy with follow: yes). Default 'follow'.
+   */
+  links?: 'replace' | 'follow';
 }
 
 export interface FileOutcome {
+  /** The file written or compared: the path, or with links followed what it resolves to. */
+  path: string;
   changed: boolean;
   contentChanged: boolean;
   attributesChanged: boolean;
@@ -472,11 +525,13 @@ function sameContent(state: PathState, content: Buffer): boolean {
  */
 export async function convergeFile(ctx: ModuleContext, target: FileTarget): Promise<FileOutcome> {
   const { state, content } = target;
-  const path = state.path;
+  // Replacing a link makes a new file: the link's target is neither compared nor changed.
+  const replaceLink = state.kind === 'link' && target.links === 'replace' && target.force !== false;
+  const path = state.kind === 'link' && !replaceLink && state.linkResolved ? state.linkResolved : state.path;
   if (state.exists && (state.kind === 'directory' || state.targetKind === 'directory')) {
     throw new RemoteError(`path ${path} is a directory, expected a file`);
   }
-  if (state.exists && state.kind !== 'file' && state.targetKind !== 'file' && !(state.kind === 'link' && !state.targetKind)) {
+  if (!replaceLink && state.exists && state.kind !== 'file' && state.targetKind !== 'file' && !(state.kind === 'link' && !state.targetKind)) {
     throw new RemoteError(`path ${path} exists and is not a regular file`);
   }
   // In check mode the directory may be one an earlier task of the same run would create:
@@ -484,8 +539,8 @@ export async function convergeFile(ctx: ModuleContext, target: FileTarget): Prom
   if (!state.exists && !state.parentExists && !target.makeParent && !ctx.check) {
     throw new RemoteError(`dest directory ${remoteDirname(path)} does not exist`);
   }
-  const existing = state.exists && state.mode !== undefined;
-  const contentChanged = target.force === false && state.exists ? false : !sameContent(state, content);
+  const existing = state.exists && state.mode !== undefined && !replaceLink;
+  const contentChanged = replaceLink || (target.force === false && state.exists ? false : !sameContent(state, content));
   const attributes = existing ? attributeChanges(state, target.attributes, false) : { changes: [] };
   const mode =
     target.attributes.mode !== undefined
@@ -498,7 +553,7 @@ export async function convergeFile(ctx: ModuleContext, target: FileTarget): Prom
   if (ctx.diff && contentChanged) diff.push({ path, before: state.exists ? diffText(state.content) : '', after: diffText(content) });
   if (ctx.diff && attributes.changes.length > 0) diff.push(attributeDiff(path, attributes.changes));
   const changed = contentChanged || attributes.changes.length > 0;
-  const outcome: FileOutcome = { changed, contentChanged, attributesChanged: attributes.changes.length > 0, mode, diff };
+  const outcome: FileOutcome = { path, changed, contentChanged, attributesChanged: attributes.changes.length > 0, mode, diff };
   if (!changed || ctx.check) return outcome;
 
   if (contentChanged) {
@@ -510,6 +565,7 @@ export async function convergeFile(ctx: ModuleContext, target: FileTarget): Prom
       group: target.attributes.group,
       keepIds: existing ? { uid: state.uid!, gid: state.gid! } : undefined,
       backup: target.backup,
+      backupName: state.path,
       makeParent: target.makeParent,
     });
     outcome.backupFile = written.backupFile;

@@ -14,6 +14,7 @@ export const templateArgs = z.strictObject({
   group: z.string().min(1).optional(),
   backup: flag.default(false),
   force: flag.default(true),
+  follow: flag.default(false),
 });
 export type TemplateArgs = z.infer<typeof templateArgs>;
 

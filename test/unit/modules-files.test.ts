@@ -13,7 +13,7 @@ import { copyModule } from '../../src/modules/copy.js';
 import { unifiedDiff } from '../../src/modules/diff.js';
 import { fileModule } from '../../src/modules/file.js';
 import { editLines, lineinfileArgs, lineinfileModule } from '../../src/modules/lineinfile.js';
-import { resolveMode } from '../../src/modules/remote-file.js';
+import { resolveMode, tempPrefix } from '../../src/modules/remote-file.js';
 import { slurpModule } from '../../src/modules/slurp.js';
 import { statModule } from '../../src/modules/stat.js';
 import { templateModule } from '../../src/modules/template.js';
@@ -350,6 +350,118 @@ describe('file', () => {
     expect(fileModule.schema.safeParse({ name: '/x', state: 'absent' }).success).toBe(true);
     expect(fileModule.schema.safeParse({ state: 'absent' }).success).toBe(false);
     expect(fileModule.schema.safeParse({ path: '/x', state: 'link' }).success).toBe(false);
+  });
+});
+
+describe('symlinks and odd names', () => {
+  const hello64 = Buffer.from('hello\n').toString('base64');
+
+  test.each([
+    ['a newline and a space', 'a\nb c'],
+    ["the read's own lines", `t\nkind=link\ncontent\n${hello64}\n@@end\n`],
+    ['quotes, a backslash, = and a trailing newline', `it's \\ "q" =@@state\n`],
+    ['a leading space and a |', ' x|y'],
+  ])('a link text holding %s is created once, then unchanged, and stat reads it back', async (_what, src) => {
+    const path = join(dir, 'link');
+    await converges(fileModule, { path, src, state: 'link', force: true });
+    expect(readlinkSync(path)).toBe(src);
+    expect((await run(statModule, { path })).result.stat).toMatchObject({ islnk: true, lnk_target: src });
+  });
+
+  test.each([
+    ['a link to a file holding the content', 'target'],
+    ['a dangling link crafted to read as holding the content', `missing\ncontent\n${hello64}\n@@end`],
+  ])('copy onto %s replaces the link by a file, as Ansible does', async (_what, text) => {
+    writeFileSync(join(dir, 'target'), 'hello\n');
+    chmodSync(join(dir, 'target'), 0o640);
+    const dest = join(dir, 'dest');
+    symlinkSync(text, dest);
+    const result = await converges(copyModule, { content: 'hello\n', dest });
+    expect(result).toMatchObject({ dest, checksum: sha1('hello\n'), mode: '0644' });
+    expect(lstatSync(dest).isFile()).toBe(true);
+    expect(readFileSync(dest, 'utf8')).toBe('hello\n');
+    // The link's target is not the file written: it keeps its mode.
+    expect(modeOf(join(dir, 'target'))).toBe('0640');
+  });
+
+  test('copy with follow: yes and lineinfile write the file a link points at and keep the link', async () => {
+    writeFileSync(join(dir, 'target'), 'a=1\n');
+    symlinkSync('target', join(dir, 'follow'));
+    symlinkSync('target', join(dir, 'edit'));
+    const edited = await run(lineinfileModule, { path: join(dir, 'edit'), regexp: '^a=', line: 'a=2', backup: true });
+    expect(readFileSync(join(dir, 'target'), 'utf8')).toBe('a=2\n');
+    // The backup is named after the path the task gave, as Ansible names it.
+    expect(edited.result.backup).toMatch(new RegExp(`^${join(dir, 'edit')}\\.\\d+\\.[-0-9@:]+~$`));
+    expect(readFileSync(edited.result.backup as string, 'utf8')).toBe('a=1\n');
+    expect((await run(lineinfileModule, { path: join(dir, 'edit'), regexp: '^a=', line: 'a=2' })).result.changed).toBe(false);
+    const result = await converges(copyModule, { content: 'b\n', dest: join(dir, 'follow'), follow: true });
+    expect(result.dest).toBe(join(dir, 'target'));
+    expect(readFileSync(join(dir, 'target'), 'utf8')).toBe('b\n');
+    expect([readlinkSync(join(dir, 'follow')), readlinkSync(join(dir, 'edit'))]).toEqual(['target', 'target']);
+    // A dangling link is replaced all the same (Ansible's copy cannot follow it either).
+    symlinkSync('missing', join(dir, 'dangling'));
+    await converges(copyModule, { content: 'c\n', dest: join(dir, 'dangling'), follow: true });
+    expect(lstatSync(join(dir, 'dangling')).isFile()).toBe(true);
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
+  });
+
+  test('a backup of a path holding a newline is reported by its whole name', async () => {
+    const dest = join(dir, 'a\nb');
+    writeFileSync(dest, 'old\n');
+    const { result } = await run(copyModule, { content: 'new\n', dest, backup: true });
+    expect(result.backup_file).toMatch(new RegExp(`^${dest}\\.\\d+\\.[-0-9@:]+~$`));
+    expect(readFileSync(result.backup_file as string, 'utf8')).toBe('old\n');
+  });
+
+  test('recurse sets modes on names holding newlines, | and the end marker', async () => {
+    const names = ['a\nb', 'c|d', 'sub\nx', 'sub\nx/@@entries-end', '644|0|0|root|root|regular file|x'];
+    mkdirSync(join(dir, 'tree', 'sub\nx'), { recursive: true });
+    for (const name of names.filter((n) => n !== 'sub\nx')) writeFileSync(join(dir, 'tree', name), '');
+    await converges(fileModule, { path: join(dir, 'tree'), state: 'directory', mode: 'u=rwX,g=rX,o=', recurse: true });
+    expect(names.map((name) => `${name} ${modeOf(join(dir, 'tree', name))}`)).toEqual(
+      names.map((name) => `${name} ${name === 'sub\nx' ? '0750' : '0640'}`),
+    );
+  });
+});
+
+describe('temp files of writes', () => {
+  test.each([
+    ['/srv/app.conf', '/srv/.app.conf.tsrun-tmp-'],
+    ['app.conf', '.app.conf.tsrun-tmp-'],
+    ['/a b/it\'s*', "/a b/.it's*.tsrun-tmp-"],
+    [`/srv/${'n'.repeat(201)}`, `/srv/.${sha1('n'.repeat(201)).slice(0, 16)}.tsrun-tmp-`],
+  ])('the temp files of %j start with %j', (path, prefix) => {
+    expect(tempPrefix(path)).toBe(prefix);
+  });
+
+  test('a write removes the temp files of its destination whose writer is gone, and only those', async () => {
+    const dead = execFileSync('sh', ['-c', 'echo $$']).toString().trim();
+    const dest = join(dir, 'app.conf');
+    const stale = [`.app.conf.tsrun-tmp-${dead}-abcdef`, `.app.conf.tsrun-tmp-${dead}-Z9z9Z9`];
+    const kept = [
+      `.app.conf.tsrun-tmp-${process.pid}-abcdef`, // a write in progress
+      `.app.conf.tsrun-tmp-${dead}-abcdefg`,
+      `.app.conf.tsrun-tmp-x${dead}-abcdef`,
+      `.app.conf.tsrun-tmp--abcdef`,
+      `.app.conf.tsrun-tmp-${dead}-abc-ef`,
+      `.app.conf.x.tsrun-tmp-${dead}-abcdef`,
+      `.other.tsrun-tmp-${dead}-abcdef`,
+    ];
+    for (const name of [...stale, ...kept]) writeFileSync(join(dir, name), 'partial');
+    const { result, execs } = await run(copyModule, { content: 'new\n', dest });
+    expect(result.changed).toBe(true);
+    expect(execs).toBe(2);
+    expect(readdirSync(dir).sort()).toEqual([...kept, 'app.conf'].sort());
+  });
+
+  test('the file module removes the temp links a killed run of it left', async () => {
+    const dead = execFileSync('sh', ['-c', 'echo $$']).toString().trim();
+    writeFileSync(join(dir, 'v1'), '1');
+    symlinkSync('v1', join(dir, `.cur.tsrun-tmp-${dead}-symlnk`));
+    linkSync(join(dir, 'v1'), join(dir, `.hard.tsrun-tmp-${dead}-hardln`));
+    await converges(fileModule, { path: join(dir, 'cur'), src: 'v1', state: 'link' });
+    await converges(fileModule, { path: join(dir, 'hard'), src: join(dir, 'v1'), state: 'hard' });
+    expect(readdirSync(dir).sort()).toEqual(['cur', 'hard', 'v1']);
   });
 });
 
