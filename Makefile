@@ -60,13 +60,13 @@ bench: deps build
 	node bench/bench.js --hosts-dir "$(BENCH_HOSTS_DIR)"
 
 lab-up: deps build lab-binaries
-	node dist/lab/lab-cli.js up
+	node lab/dist/lab-cli.js up
 
 lab-down: build
-	node dist/lab/lab-cli.js down
+	node lab/dist/lab-cli.js down
 
 lab-status: build
-	node dist/lab/lab-cli.js status
+	node lab/dist/lab-cli.js status
 
 provision: build
 	bin/tsrun provision -i "$(INVENTORY)"
@@ -75,6 +75,6 @@ unprovision: build
 	bin/tsrun unprovision -i "$(INVENTORY)"
 
 clean:
-	-node dist/lab/lab-cli.js down 2>/dev/null
-	-node dist/lab/testhosts-cli.js down --state-dir "$(BENCH_HOSTS_DIR)" 2>/dev/null
-	rm -rf dist
+	-node lab/dist/lab-cli.js down 2>/dev/null
+	-node lab/dist/testhosts-cli.js down --state-dir "$(BENCH_HOSTS_DIR)" 2>/dev/null
+	rm -rf dist lab/dist

@@ -23,7 +23,7 @@ const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.dirname(BENCH_DIR);
 const PLAYBOOK = path.join(BENCH_DIR, 'playbook.yml');
 const TSRUN = path.join(REPO_ROOT, 'bin', 'tsrun');
-const TESTHOSTS_CLI = path.join(REPO_ROOT, 'dist', 'lab', 'testhosts-cli.js');
+const TESTHOSTS_CLI = path.join(REPO_ROOT, 'lab', 'dist', 'testhosts-cli.js');
 const GNU_TIME = '/usr/bin/time';
 const ANSIBLE_PLAYBOOK = existsSync('/usr/bin/ansible-playbook') ? '/usr/bin/ansible-playbook' : 'ansible-playbook';
 /** What the issue asks of tsrun. */
@@ -321,6 +321,7 @@ async function preflight() {
   const missing = [];
   if (!existsSync(GNU_TIME)) missing.push(`${GNU_TIME} (Debian package 'time')`);
   if (!existsSync(path.join(REPO_ROOT, 'dist', 'cli', 'main.js'))) missing.push('dist/ (run make build)');
+  if (!existsSync(TESTHOSTS_CLI)) missing.push('lab/dist/ (run make build)');
   if ((await run(ANSIBLE_PLAYBOOK, ['--version']).catch(() => ({ code: 1 }))).code !== 0) missing.push("ansible-playbook (Debian package 'ansible-core')");
   if (missing.length) throw new BenchError(`missing: ${missing.join(', ')}`);
   const version = (await mustRun('ansible-playbook --version', ANSIBLE_PLAYBOOK, ['--version'])).split('\n')[0];

@@ -10,7 +10,7 @@ tsrun="$repo/bin/tsrun"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "The lab"
-node "$repo/dist/lab/lab-cli.js" up
+node "$repo/lab/dist/lab-cli.js" up
 inventory="$repo/.lab/hosts.ini"
 
 step "Check mode: what provisioning would change (nothing is touched)"
@@ -33,7 +33,7 @@ for worker in $(sed -n '/^\[workers\]/,/^$/p' "$inventory" | awk 'NR > 1 && NF {
 done
 
 step "Where to look"
-node "$repo/dist/lab/lab-cli.js" status
+node "$repo/lab/dist/lab-cli.js" status
 cat <<TXT
 
   inventory:           $inventory

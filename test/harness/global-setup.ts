@@ -2,13 +2,14 @@
  * Jest globalSetup: the shared test hosts, up once for the whole run.
  *
  * Jest loads this module outside its TypeScript module mapping, so it uses the built
- * harness in dist/ (`make test` builds first). globalTeardown gets the loaded module
+ * lab in lab/dist/ (`make test` builds first). globalTeardown gets the loaded module
  * through globalThis (Jest shares it between the two).
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type * as Lab from '../../src/lab/testhosts.js';
+import type * as Lab from '../../lab/src/testhosts.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // Kept equal to TEST_HOSTS_DIR and TEST_HOSTS_COUNT in hosts.ts, which tests import.
@@ -26,7 +27,9 @@ export interface SharedTestHosts {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const lab = (await import(pathToFileURL(path.join(REPO_ROOT, 'dist/lab/testhosts.js')).href)) as typeof Lab;
+  const built = path.join(REPO_ROOT, 'lab/dist/testhosts.js');
+  if (!existsSync(built)) throw new Error(`${built} is not built: run npm run build first`);
+  const lab = (await import(pathToFileURL(built).href)) as typeof Lab;
   const status = lab.testHostsStatus(TEST_HOSTS_DIR);
   const alreadyUp = status?.length === TEST_HOSTS_COUNT && status.every((host) => host.up);
   // TSRUN_TEST_SUBNET picks another free range when both defaults are in use on this machine.

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { readTestHosts, type TestHost, type TestHosts } from '../../src/lab/testhosts.js';
+import { readTestHosts, type TestHost, type TestHosts } from '../../lab/src/testhosts.js';
 import { command } from '../../src/transport/quote.js';
 import { LocalTransport } from '../../src/transport/local.js';
 import type { ExecResult } from '../../src/transport/types.js';
@@ -20,7 +20,7 @@ export function testHosts(stateDir: string = TEST_HOSTS_DIR): TestHosts {
   if (!hosts) {
     throw new Error(
       `no test hosts in ${stateDir}: jest's globalSetup brings them up (test/harness/global-setup.ts), ` +
-        `or run: node dist/lab/testhosts-cli.js up --count ${TEST_HOSTS_COUNT} --state-dir ${stateDir}`,
+        `or run: node lab/dist/testhosts-cli.js up --count ${TEST_HOSTS_COUNT} --state-dir ${stateDir}`,
     );
   }
   return hosts;

@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { certManagerPid, CLUSTER_ISSUER, startCertManager, stopCertManager, type RunningCertManager } from '../../src/lab/cert-manager.js';
-import { startControlPlane, stopControlPlane } from '../../src/lab/control-plane.js';
+import { certManagerPid, CLUSTER_ISSUER, startCertManager, stopCertManager, type RunningCertManager } from '../../lab/src/cert-manager.js';
+import { startControlPlane, stopControlPlane } from '../../lab/src/control-plane.js';
 import { REPO_ROOT } from '../harness/hosts.js';
 
 const stateDir = `/var/lib/tsrun/cert-manager-test-${createHash('sha1').update(REPO_ROOT).digest('hex').slice(0, 10)}`;

@@ -19,7 +19,7 @@ import {
   stopControlPlane,
   freePort,
   type ControlPlane,
-} from '../../src/lab/control-plane.js';
+} from '../../lab/src/control-plane.js';
 
 const STATE_DIR = `/var/lib/tsrun/control-plane-test-${randomBytes(4).toString('hex')}`;
 const BIN_DIR = defaultBinDir();

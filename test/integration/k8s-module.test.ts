@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startControlPlane, stopControlPlane } from '../../src/lab/control-plane.js';
+import { startControlPlane, stopControlPlane } from '../../lab/src/control-plane.js';
 import { REPO_ROOT } from '../harness/hosts.js';
 import { changedSet, tsrun, type TsrunRun } from '../harness/tsrun.js';
 

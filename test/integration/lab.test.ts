@@ -7,8 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultStateDir, labDown, labStatus, labUp, SEEDED_IMAGE } from '../../src/lab/lab.js';
-import { readTestHosts, type TestHost } from '../../src/lab/testhosts.js';
+import { defaultStateDir, labDown, labStatus, labUp, SEEDED_IMAGE } from '../../lab/src/lab.js';
+import { readTestHosts, type TestHost } from '../../lab/src/testhosts.js';
 import { inHost } from '../harness/hosts.js';
 
 const stateDir = `${defaultStateDir()}-test`;

@@ -6,8 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { defaultStateDir, labDown, labUp, SEEDED_IMAGE } from '../../src/lab/lab.js';
-import { readTestHosts, type TestHost } from '../../src/lab/testhosts.js';
+import { defaultStateDir, labDown, labUp, SEEDED_IMAGE } from '../../lab/src/lab.js';
+import { readTestHosts, type TestHost } from '../../lab/src/testhosts.js';
 import { inHost } from '../harness/hosts.js';
 import { changedSet, tsrun, type TsrunRun } from '../harness/tsrun.js';
 

@@ -14,7 +14,7 @@ import {
   testHostsStatus,
   type TestHost,
   type TestHosts,
-} from '../../src/lab/testhosts.js';
+} from '../../lab/src/testhosts.js';
 import { command } from '../../src/transport/quote.js';
 import { inHost, TEST_HOSTS_DIR } from '../harness/hosts.js';
 

@@ -2,7 +2,7 @@
  * The lab's controllers, one process in the background for the lab's life: MetalLB's
  * address assignment and the registry workload runner, reconciled every second.
  *
- *   node dist/lab/lab-daemon.js --state-dir D --kubeconfig K --bridge BR --pool A,B,C
+ *   node lab/dist/lab-daemon.js --state-dir D --kubeconfig K --bridge BR --pool A,B,C
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

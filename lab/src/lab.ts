@@ -139,7 +139,7 @@ function startDaemon(state: Omit<LabState, 'daemonPid' | 'inventory'>, daemonDir
   const log = openSync(path.join(daemonDir, 'daemon.log'), 'a');
   const child = spawn(
     process.execPath,
-    [path.join(REPO_ROOT, 'dist/lab/lab-daemon.js'), '--state-dir', daemonDir, '--kubeconfig', state.kubeconfig, '--bridge', state.bridge, '--pool', state.pool.join(',')],
+    [path.join(REPO_ROOT, 'lab/dist/lab-daemon.js'), '--state-dir', daemonDir, '--kubeconfig', state.kubeconfig, '--bridge', state.bridge, '--pool', state.pool.join(',')],
     { detached: true, stdio: ['ignore', log, log] },
   );
   closeSync(log);

@@ -17,7 +17,8 @@ import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/pr
 import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
-import { command } from '../transport/quote.js';
+// The product as built: the lab is a project of its own (lab/tsconfig.json) that uses its output.
+import { command } from '../../dist/transport/quote.js';
 import { exists, isAlive, killAndWait, readFileOr } from './processes.js';
 
 /**

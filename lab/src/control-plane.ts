@@ -19,7 +19,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { command } from '../transport/quote.js';
+// The product as built: the lab is a project of its own (lab/tsconfig.json) that uses its output.
+import { command } from '../../dist/transport/quote.js';
 import { exists, isAlive, killAndWait, readFileOr, residentKiB } from './processes.js';
 
 const VERSIONS_FILE = fileURLToPath(new URL('../../lab/k8s/versions.env', import.meta.url));

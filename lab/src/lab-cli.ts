@@ -1,4 +1,4 @@
-/** `make lab-up` / `lab-down` / `lab-status`: node dist/lab/lab-cli.js up|down|status [--workers N] */
+/** `make lab-up` / `lab-down` / `lab-status`: node lab/dist/lab-cli.js up|down|status [--workers N] */
 import { parseArgs } from 'node:util';
 import { labDown, labStatus, labUp } from './lab.js';
 
