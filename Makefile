@@ -18,7 +18,7 @@ INVENTORY ?= inventory/hosts.ini
 
 help:
 	@echo "make demo   the lab, the registry mirror provisioned into it, a pull from every worker"
-	@echo "make test   run the test suite (sets everything up)"
+	@echo "make test   run the unit tests, then the integration tests (sets everything up)"
 	@echo "make bench  compare tsrun with ansible-playbook on 4 and 20 test hosts"
 	@echo "make lab-up / lab-status / lab-down   the homelab in a box (.lab/hosts.ini)"
 	@echo "make provision / unprovision [INVENTORY=inventory/hosts.ini]"
@@ -50,8 +50,11 @@ lab-binaries:
 	./lab/k8s/build.sh
 	./lab/cert-manager/build.sh
 
-test: deps build typecheck lab-binaries
-	npm test
+# Unit tests first: they need no root, no hosts and no lab, and take seconds.
+test: deps build typecheck
+	npm run --silent test:unit
+	$(MAKE) --no-print-directory lab-binaries
+	npm run --silent test:integration
 
 demo: deps build lab-binaries
 	./examples/demo/run.sh

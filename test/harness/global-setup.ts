@@ -3,7 +3,8 @@
  *
  * Jest loads this module outside its TypeScript module mapping, so it uses the built
  * lab in lab/dist/ (`make test` builds first). globalTeardown gets the loaded module
- * through globalThis (Jest shares it between the two).
+ * through globalThis (Jest shares it between the two). Only the integration project has
+ * this setup (jest.config.js): unit tests need no hosts.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
