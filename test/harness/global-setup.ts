@@ -12,7 +12,10 @@ import type * as Lab from '../../src/lab/testhosts.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // Kept equal to TEST_HOSTS_DIR and TEST_HOSTS_COUNT in hosts.ts, which tests import.
-const TEST_HOSTS_DIR = `/var/lib/tsrun/test-hosts-${createHash('sha1').update(REPO_ROOT).digest('hex').slice(0, 10)}`;
+const CHECKOUT_ID = createHash('sha1').update(REPO_ROOT).digest('hex');
+const TEST_HOSTS_DIR = `/var/lib/tsrun/test-hosts-${CHECKOUT_ID.slice(0, 10)}`;
+// Interface and host names of this checkout's own, so test runs of two checkouts can share the machine.
+const TEST_HOSTS_PREFIX = `t${CHECKOUT_ID.slice(0, 4)}`;
 const TEST_HOSTS_COUNT = 4;
 
 export interface SharedTestHosts {
@@ -27,7 +30,7 @@ export default async function globalSetup(): Promise<void> {
   const status = lab.testHostsStatus(TEST_HOSTS_DIR);
   const alreadyUp = status?.length === TEST_HOSTS_COUNT && status.every((host) => host.up);
   // TSRUN_TEST_SUBNET picks another free range when both defaults are in use on this machine.
-  await lab.startTestHosts({ count: TEST_HOSTS_COUNT, stateDir: TEST_HOSTS_DIR, subnet: process.env.TSRUN_TEST_SUBNET });
+  await lab.startTestHosts({ count: TEST_HOSTS_COUNT, stateDir: TEST_HOSTS_DIR, prefix: TEST_HOSTS_PREFIX, subnet: process.env.TSRUN_TEST_SUBNET });
   const shared: SharedTestHosts = { lab, stateDir: TEST_HOSTS_DIR, startedHere: !alreadyUp };
   (globalThis as { tsrunTestHosts?: SharedTestHosts }).tsrunTestHosts = shared;
 }
