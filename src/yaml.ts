@@ -20,6 +20,8 @@ export const YAML_LIMITS = {
   depth: 256,
   /** Nodes that aliases may copy in, over a whole document (an alias bomb copies billions). */
   aliasNodes: 100_000,
+  /** Bytes of one file: parsing keeps the whole syntax tree, about 120 bytes of memory per byte of YAML. */
+  fileBytes: 8 * 1024 * 1024,
 };
 
 interface Located {
@@ -52,6 +54,11 @@ export function setPosition(target: object, at: SourcePos): void {
 
 export function parseYaml(text: string, file: string): unknown[] {
   text = text.replace(/^\uFEFF/, ''); // a byte-order mark, as editors on Windows write it
+  const bytes = Buffer.byteLength(text);
+  if (bytes > YAML_LIMITS.fileBytes) {
+    const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+    throw new InputError(`YAML file of ${mib(bytes)} is larger than the limit of ${mib(YAML_LIMITS.fileBytes)}`, { file, line: 1, col: 1 }, 'split it into several files');
+  }
   const lineCounter = new LineCounter();
   const pos = (offset: number | undefined): SourcePos => {
     const { line, col } = lineCounter.linePos(offset ?? 0);
