@@ -193,7 +193,8 @@ function mapToPlain(node: Node & { items: Array<{ key: unknown; value: unknown }
   for (const pair of node.items) {
     const keyNode = pair.key as Node | null;
     const rawKey = isScalar(keyNode) ? keyNode.value : keyNode === null ? null : String(keyNode);
-    const key = String(rawKey);
+    // With `merge`, the yaml package gives a merge key the value Symbol(<<).
+    const key = typeof rawKey === 'symbol' ? (rawKey.description ?? '') : String(rawKey);
     if (key === '<<') {
       // Merge keys: the merged mapping's keys, overridden by this mapping's own keys.
       const merged = toPlain(pair.value as Node, context, depth);
