@@ -105,8 +105,9 @@ describe('YAML nesting', () => {
 });
 
 describe('includes', () => {
-  test('a task file that includes itself names the chain at the include', () => {
-    const file = write('site.yml', play('', '    - include_tasks: loop.yml\n'));
+  test('a task file that includes itself names the chain at the include; one included twice in a row is no cycle', () => {
+    const file = write('site.yml', play('', '    - include_tasks: once.yml\n    - include_tasks: once.yml\n    - include_tasks: loop.yml\n'));
+    write('once.yml', '- debug: msg=once\n');
     const loop = write('loop.yml', '- debug: msg=hi\n- include_tasks: loop.yml\n');
     expect(inputError(() => loadPlaybook(file)).describe()).toBe(
       `${loop}:2:3: task file includes itself: loop.yml -> loop.yml\n  hint: an include cycle would never end; remove one of the includes`,
@@ -125,12 +126,6 @@ describe('includes', () => {
     const main = write('roles/web/tasks/main.yml', '- include_tasks: main.yml\n');
     expect(inputError(() => loadPlaybook(file)).message).toBe('task file includes itself: roles/web/tasks/main.yml -> roles/web/tasks/main.yml');
     expect(inputError(() => loadPlaybook(file)).pos).toEqual({ file: main, line: 1, col: 3 });
-  });
-
-  test('the same file included twice in a row is no cycle', () => {
-    const file = write('site.yml', play('', '    - include_tasks: once.yml\n    - include_tasks: once.yml\n'));
-    write('once.yml', '- debug: msg=once\n');
-    expect(loadPlaybook(file).plays[0]!.sections.flat()).toHaveLength(2);
   });
 
   test('a playbook that imports itself, directly or through another', () => {
@@ -172,9 +167,11 @@ describe('host ranges', () => {
     expect(inputError(() => loadInventory([file])).message).toMatch(/give more than 100000 hosts/);
   });
 
-  test('a range at the limit expands, in Ansible order', () => {
+  test('a range at the limit expands in Ansible order, in well under the seconds a list scan per host took', () => {
     const file = write('ok.ini', `[web]\nn[1:${HOST_RANGE_LIMIT / 10}]-[a:j]\n`);
+    const started = Date.now();
     const hosts = [...loadInventory([file]).hosts.keys()];
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(hosts).toHaveLength(HOST_RANGE_LIMIT);
     expect(hosts.slice(0, 3)).toEqual(['n1-a', 'n1-b', 'n1-c']);
     expect(hosts.at(-1)).toBe(`n${HOST_RANGE_LIMIT / 10}-j`);
