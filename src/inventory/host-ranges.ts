@@ -14,15 +14,15 @@ export interface HostEntry {
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
-/** Expand the first `[begin:end(:step)]` range, recursively for the rest. */
-export function expandHostRanges(name: string): string[] {
-  const open = name.indexOf('[');
-  if (open === -1) return [name];
-  const close = name.indexOf(']', open);
-  if (close === -1) throw new HostEntryError(`unclosed '[' in host range '${name}'`);
-  const head = name.slice(0, open);
-  const tail = name.slice(close + 1);
-  const bounds = name.slice(open + 1, close).split(':');
+/**
+ * Hosts one entry may expand to. Ansible has no limit and `host[1:100000000]` takes it
+ * minutes and gigabytes; a real inventory stays far below this.
+ */
+export const HOST_RANGE_LIMIT = 100_000;
+
+/** The items of one `[begin:end(:step)]` range (the text between the brackets). */
+function rangeItems(name: string, inner: string): string[] {
+  const bounds = inner.split(':');
   if (bounds.length !== 2 && bounds.length !== 3) {
     throw new HostEntryError(`host range '[${bounds.join(':')}]' in '${name}' must be [begin:end] or [begin:end:step]`);
   }
@@ -34,30 +34,62 @@ export function expandHostRanges(name: string): string[] {
     throw new HostEntryError(`host range step '${stepText}' in '${name}' must be a positive number`);
   }
   const step = Number(stepText);
+  const tooMany = (count: number) =>
+    new HostEntryError(`host range '[${inner}]' in '${name}' gives ${count} hosts, more than the limit of ${HOST_RANGE_LIMIT}`);
 
-  let items: string[];
+  const items: string[] = [];
   if (begin.length === 1 && end.length === 1 && LETTERS.includes(begin) && LETTERS.includes(end)) {
     const from = LETTERS.indexOf(begin);
     const to = LETTERS.indexOf(end);
     if (from > to) throw new HostEntryError(`host range '[${begin}:${end}]' in '${name}' must have begin <= end`);
-    items = [];
     for (let i = from; i <= to; i += step) items.push(LETTERS[i]!);
-  } else {
-    if (!/^\d+$/.test(begin) || !/^\d+$/.test(end)) {
-      throw new HostEntryError(`host range '[${begin}:${end}]' in '${name}' must be numbers or single letters`);
-    }
-    // A leading zero asks for zero-padding, which only makes sense with equal widths.
-    const width = begin.length > 1 && begin.startsWith('0') ? begin.length : 0;
-    if (width && end.length !== width) {
-      throw new HostEntryError(`host range '[${begin}:${end}]' in '${name}' must have begin and end of equal width`);
-    }
-    const from = Number(begin);
-    const to = Number(end);
-    if (from > to) throw new HostEntryError(`host range '[${begin}:${end}]' in '${name}' must have begin <= end`);
-    items = [];
-    for (let i = from; i <= to; i += step) items.push(String(i).padStart(width, '0'));
+    return items;
   }
-  return items.flatMap((item) => expandHostRanges(head + item + tail));
+  if (!/^\d+$/.test(begin) || !/^\d+$/.test(end)) {
+    throw new HostEntryError(`host range '[${begin}:${end}]' in '${name}' must be numbers or single letters`);
+  }
+  // A leading zero asks for zero-padding, which only makes sense with equal widths.
+  const width = begin.length > 1 && begin.startsWith('0') ? begin.length : 0;
+  if (width && end.length !== width) {
+    throw new HostEntryError(`host range '[${begin}:${end}]' in '${name}' must have begin and end of equal width`);
+  }
+  const from = Number(begin);
+  const to = Number(end);
+  if (from > to) throw new HostEntryError(`host range '[${begin}:${end}]' in '${name}' must have begin <= end`);
+  const count = Math.floor((to - from) / step) + 1;
+  if (count > HOST_RANGE_LIMIT) throw tooMany(count);
+  for (let i = from; i <= to; i += step) items.push(String(i).padStart(width, '0'));
+  return items;
+}
+
+/**
+ * Expand every `[begin:end(:step)]` range, leftmost outermost, as Ansible's recursive
+ * expansion orders them; done with loops, so a name with thousands of ranges cannot
+ * exhaust the stack, and the total is checked before anything is built.
+ */
+export function expandHostRanges(name: string): string[] {
+  const literals: string[] = [];
+  const ranges: string[][] = [];
+  let rest = name;
+  let total = 1;
+  for (let open = rest.indexOf('['); open !== -1; open = rest.indexOf('[')) {
+    const close = rest.indexOf(']', open);
+    if (close === -1) throw new HostEntryError(`unclosed '[' in host range '${name}'`);
+    const inner = rest.slice(open + 1, close);
+    const items = rangeItems(name, inner);
+    total *= items.length;
+    if (total > HOST_RANGE_LIMIT) {
+      throw new HostEntryError(`host ranges in '${name}' give more than ${HOST_RANGE_LIMIT} hosts, the limit for one entry`);
+    }
+    literals.push(rest.slice(0, open));
+    ranges.push(items);
+    rest = rest.slice(close + 1);
+  }
+  let names = [''];
+  ranges.forEach((items, index) => {
+    names = names.flatMap((prefix) => items.map((item) => prefix + literals[index] + item));
+  });
+  return names.map((prefix) => prefix + rest);
 }
 
 /** Colons outside `[...]` ranges. */

@@ -21,6 +21,18 @@ export function addGroup(inv: Inventory, name: string): InventoryGroup {
   return group;
 }
 
+/** Each group's members as a set, beside its ordered list: a range of 100000 hosts must not scan the list per host. */
+const memberSets = new WeakMap<string[], Set<string>>();
+
+function members(group: InventoryGroup): Set<string> {
+  let set = memberSets.get(group.hosts);
+  if (!set) {
+    set = new Set(group.hosts);
+    memberSets.set(group.hosts, set);
+  }
+  return set;
+}
+
 /** Add hosts to a group; a port from `host:port` becomes `ansible_port`, then the vars apply. */
 export function addHosts(
   inv: Inventory,
@@ -30,13 +42,17 @@ export function addHosts(
   options: { port?: number; source?: string } = {},
 ): void {
   const group = addGroup(inv, groupName);
+  const present = members(group);
   for (const name of names) {
     let host: InventoryHost | undefined = inv.hosts.get(name);
     if (!host) {
       host = { name, vars: {}, ...(options.source ? { source: options.source } : {}) };
       inv.hosts.set(name, host);
     }
-    if (!group.hosts.includes(name)) group.hosts.push(name);
+    if (!present.has(name)) {
+      present.add(name);
+      group.hosts.push(name);
+    }
     if (options.port !== undefined) host.vars.ansible_port = options.port;
     Object.assign(host.vars, vars);
   }

@@ -3,7 +3,7 @@
  * validating every file with positions.
  */
 import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { findModule, moduleNames } from '../modules/index.js';
 import { InputError, suggestion, type SourcePos } from '../source.js';
 import { loadYamlFile, positionOf } from '../yaml.js';
@@ -11,6 +11,27 @@ import type { BlockTask, Condition, ModuleTask, Play, Playbook, Role, Task, Task
 import { playSchema, rawTaskSchema, roleMetaSchema, roleReferenceSchema, taskKeywordNames, type RawTask } from './schema.js';
 import { validate } from './validate.js';
 import type { z } from 'zod';
+
+/** Far more nested includes than real content has; the cap keeps recursion off the JS stack's limit. */
+export const INCLUDE_DEPTH_LIMIT = 64;
+
+/** Files being loaded, outermost first, with where each was included from. */
+type IncludeChain = Array<{ file: string; from?: SourcePos }>;
+
+/** Refuse an include that closes a cycle or nests too deeply: it would recurse until the stack ran out. */
+function enterInclude(chain: IncludeChain, file: string, from: SourcePos | undefined, what: string): IncludeChain {
+  const base = dirname(chain[0]?.file ?? file);
+  const shown = (path: string) => relative(base, path);
+  const cycleStart = chain.findIndex((entry) => entry.file === file);
+  if (cycleStart !== -1) {
+    const cycle = [...chain.slice(cycleStart).map((entry) => shown(entry.file)), shown(file)].join(' -> ');
+    throw new InputError(`${what} includes itself: ${cycle}`, from, 'an include cycle would never end; remove one of the includes');
+  }
+  if (chain.length >= INCLUDE_DEPTH_LIMIT) {
+    throw new InputError(`includes nested more than ${INCLUDE_DEPTH_LIMIT} deep: ${[...chain.map((entry) => shown(entry.file)), shown(file)].join(' -> ')}`, from);
+  }
+  return [...chain, { file, from }];
+}
 
 export interface LoadOptions {
   /** Extra directories searched for roles (after the playbook's own `roles/`). */
@@ -111,11 +132,16 @@ class Loader {
   private readonly rolesSeen = new Set<string>();
   /** Where each task's `notify` is written, to point at it when it names no handler. */
   private readonly notifyPos = new WeakMap<Task, SourcePos>();
+  /** Task files being loaded, to stop at an include cycle. */
+  private chain: IncludeChain = [];
 
   constructor(
     private readonly playDir: string,
     private readonly options: LoadOptions,
-  ) {}
+    playbookChain: IncludeChain = [],
+  ) {
+    this.chain = playbookChain;
+  }
 
   loadPlay(raw: unknown, file: string): Play {
     const pos = positionOf(raw) ?? { file, line: 1, col: 1 };
@@ -254,9 +280,15 @@ class Loader {
     return tasks;
   }
 
-  loadTaskFile(file: string, inherited: TaskSettings): Task[] {
-    const data = loadYamlFile(file);
-    return this.loadTaskList(asList(data, file, positionOf(data) ?? { file, line: 1, col: 1 }), file, inherited);
+  loadTaskFile(file: string, inherited: TaskSettings, from?: SourcePos): Task[] {
+    const outer = this.chain;
+    this.chain = enterInclude(outer, file, from, 'task file');
+    try {
+      const data = loadYamlFile(file);
+      return this.loadTaskList(asList(data, file, positionOf(data) ?? { file, line: 1, col: 1 }), file, inherited);
+    } finally {
+      this.chain = outer;
+    }
   }
 
   loadTaskList(list: unknown[], file: string, inherited: TaskSettings): Task[] {
@@ -281,8 +313,9 @@ class Loader {
       }
       const base = settings.role ? join(settings.role.dir, 'tasks') : dirname(file);
       const path = resolve(base, target);
-      if (!existsSync(path)) throw new InputError(`included task file not found: ${path}`, positionOf(object, task.include_tasks ? 'include_tasks' : 'import_tasks') ?? pos);
-      return this.loadTaskFile(path, settings);
+      const includePos = positionOf(object, task.include_tasks ? 'include_tasks' : 'import_tasks') ?? pos;
+      if (!existsSync(path)) throw new InputError(`included task file not found: ${path}`, includePos);
+      return this.loadTaskFile(path, settings, includePos);
     }
     const roleInclude = task.include_role ?? task.import_role;
     if (roleInclude !== undefined) {
@@ -404,8 +437,13 @@ function normalizeArgs(value: unknown, extra: Vars | undefined, freeForm: boolea
 
 /** Load a playbook file (a list of plays, or `import_playbook` entries). */
 export function loadPlaybook(file: string, options: LoadOptions = {}): Playbook {
-  const path = resolve(file);
-  if (!existsSync(path)) throw new InputError(`playbook not found: ${file}`);
+  if (!existsSync(resolve(file))) throw new InputError(`playbook not found: ${file}`);
+  return loadPlaybookFile(resolve(file), options, [], undefined);
+}
+
+function loadPlaybookFile(path: string, options: LoadOptions, outer: IncludeChain, from: SourcePos | undefined): Playbook {
+  if (!existsSync(path)) throw new InputError(`playbook not found: ${path}`, from);
+  const chain = enterInclude(outer, path, from, 'playbook');
   const data = loadYamlFile(path);
   const entries = asList(data, 'playbook', positionOf(data) ?? { file: path, line: 1, col: 1 });
   const plays: Play[] = [];
@@ -414,10 +452,10 @@ export function loadPlaybook(file: string, options: LoadOptions = {}): Playbook 
     const object = asObject(entry, 'play', pos);
     if ('import_playbook' in object) {
       const target = resolve(dirname(path), String(object.import_playbook));
-      plays.push(...loadPlaybook(target, options).plays);
+      plays.push(...loadPlaybookFile(target, options, chain, positionOf(object, 'import_playbook') ?? pos).plays);
       continue;
     }
-    plays.push(new Loader(dirname(path), options).loadPlay(entry, path));
+    plays.push(new Loader(dirname(path), options, chain).loadPlay(entry, path));
   }
   return { file: path, dir: dirname(path), plays };
 }

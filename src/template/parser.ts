@@ -123,6 +123,12 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/**
+ * Brackets, prefix operators and `else` chains nested in one expression. Parsing and
+ * evaluating recurse once per level; real expressions use a handful.
+ */
+export const EXPRESSION_DEPTH_LIMIT = 100;
+
 function describe(token: Token): string {
   return token.kind === 'end' ? 'end of expression' : `'${token.value}'`;
 }
@@ -130,6 +136,7 @@ function describe(token: Token): string {
 class Parser {
   private readonly tokens: Token[];
   private at = 0;
+  private depth = 0;
 
   constructor(private readonly text: string) {
     this.tokens = tokenize(text);
@@ -174,7 +181,23 @@ class Parser {
     return this.next();
   }
 
+  /** Run a parse step one level deeper, refusing inputs nested past the limit. */
+  private nested<T>(parse: () => T): T {
+    if (++this.depth > EXPRESSION_DEPTH_LIMIT) {
+      throw syntaxError(this.text, this.peek().start, `expression nested more than ${EXPRESSION_DEPTH_LIMIT} levels deep`, 'split it up with set_fact or vars');
+    }
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
   parseExpression(): Node {
+    return this.nested(() => this.parseConditional());
+  }
+
+  private parseConditional(): Node {
     const node = this.parseOr();
     if (!this.isKeyword('if')) return node;
     this.next();
@@ -208,7 +231,7 @@ class Parser {
   private parseNot(): Node {
     if (this.isKeyword('not')) {
       const start = this.next().start;
-      const arg = this.parseNot();
+      const arg = this.nested(() => this.parseNot());
       return { type: 'unary', op: 'not', arg, start, end: arg.end };
     }
     return this.parseCompare();
@@ -271,7 +294,7 @@ class Parser {
     let node: Node;
     if (token.kind === 'op' && (token.value === '-' || token.value === '+')) {
       this.next();
-      const arg = this.parseUnary(false);
+      const arg = this.nested(() => this.parseUnary(false));
       node = { type: 'unary', op: token.value, arg, start: token.start, end: arg.end };
     } else {
       node = this.parsePostfix(this.parsePrimary());
