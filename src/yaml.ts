@@ -52,7 +52,15 @@ export function setPosition(target: object, at: SourcePos): void {
   positions.set(target, { at, children: positions.get(target)?.children ?? new Map() });
 }
 
-export function parseYaml(text: string, file: string): unknown[] {
+export interface YamlOptions {
+  /** '1.1' (the default) reads YAML as Ansible's files are read; '1.2' as Kubernetes manifests are. */
+  version?: '1.1' | '1.2';
+  /** A key given twice is an error (the default), or the last one wins (as PyYAML's safe_load). */
+  uniqueKeys?: boolean;
+}
+
+/** Every document of `text`, as plain data with positions, within YAML_LIMITS; `file` names it in errors. */
+export function parseYaml(text: string, file: string, options: YamlOptions = {}): unknown[] {
   text = text.replace(/^\uFEFF/, ''); // a byte-order mark, as editors on Windows write it
   const bytes = Buffer.byteLength(text);
   if (bytes > YAML_LIMITS.fileBytes) {
@@ -64,7 +72,7 @@ export function parseYaml(text: string, file: string): unknown[] {
     const { line, col } = lineCounter.linePos(offset ?? 0);
     return { file, line, col };
   };
-  const composer = new Composer({ merge: true, prettyErrors: false, uniqueKeys: true, version: '1.1' });
+  const composer = new Composer({ merge: true, prettyErrors: false, uniqueKeys: options.uniqueKeys ?? true, version: options.version ?? '1.1' });
   const docs: Document[] = Array.from(composer.compose(checkedTokens(text, lineCounter, pos)));
   return docs.map((doc) => {
     const problem = doc.errors[0];

@@ -1,6 +1,5 @@
 /** `tsrun run`: load everything (failing early on bad input), run, report, pick the exit code. */
 import { existsSync } from 'node:fs';
-import { parse as parseYamlText } from 'yaml';
 import { loadInventory, selectHosts, type Inventory } from '../inventory/index.js';
 import { runPlaybook } from '../engine/executor.js';
 import { selectedByTags } from '../engine/tags.js';
@@ -10,7 +9,7 @@ import { consoleReporter } from '../report/console.js';
 import { jsonLinesReporter } from '../report/json.js';
 import { fanOut, type Reporter } from '../report/types.js';
 import { InputError } from '../source.js';
-import { loadYamlFile } from '../yaml.js';
+import { loadYamlFile, parseYaml } from '../yaml.js';
 import type { HostKeyChecking } from '../transport/known-hosts.js';
 
 export interface CliOptions {
@@ -53,7 +52,8 @@ export function parseExtraVars(values: string[]): Vars {
     } else if (/^\s*[{[]/.test(value)) {
       let data: unknown;
       try {
-        data = parseYamlText(value, { version: '1.1' }); // as files are read: `{x: yes}` is a boolean, like Ansible
+        // As files are read (`{x: yes}` is a boolean, like Ansible), within the loader's limits.
+        data = parseYaml(value, '-e', { uniqueKeys: false })[0];
       } catch (error) {
         throw new InputError(`-e ${value}: invalid JSON/YAML: ${(error as Error).message.split('\n')[0]}`);
       }

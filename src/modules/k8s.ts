@@ -6,7 +6,9 @@
  * is not a change). At most one more exec applies (server-side, field manager) and waits.
  */
 import { readFileSync } from 'node:fs';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { InputError } from '../source.js';
+import { parseYaml } from '../yaml.js';
 import { z } from 'zod';
 import { command, quote } from '../transport/quote.js';
 import type { FileDiff, Module, ModuleContext, ModuleResult } from './types.js';
@@ -47,15 +49,13 @@ const FIELD_MANAGER = 'tsrun';
 const toYamlText = (object: K8sObject): string => stringify(object, { sortMapEntries: true });
 
 function parseManifest(text: string, origin: string): K8sObject[] {
-  const docs = parseAllDocuments(text);
-  const objects: K8sObject[] = [];
-  for (const doc of Array.isArray(docs) ? docs : [docs]) {
-    if (doc.errors.length) throw new Error(`${origin}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
-    const value = doc.toJS() as unknown;
-    if (value === null || value === undefined) continue;
-    objects.push(...flatten(value, origin));
+  let docs: unknown[];
+  try {
+    docs = parseYaml(text, origin, { version: '1.2', uniqueKeys: false });
+  } catch (error) {
+    throw new Error(error instanceof InputError ? error.describe() : String(error));
   }
-  return objects;
+  return docs.filter((value) => value !== null && value !== undefined).flatMap((value) => flatten(value, origin));
 }
 
 function flatten(value: unknown, origin: string): K8sObject[] {

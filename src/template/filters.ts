@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { parse as parseYamlText, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
+import { parseYaml } from '../yaml.js';
 import { quote } from '../transport/quote.js';
 import { EvaluationProblem, parseIp, pythonRegex, TESTS, UNDEFINED_AWARE_TESTS, type ParsedIp } from './tests.js';
 import { deepEqual, isMapping, isUndefined, repr, setKey, toText, truthy, typeName, Undefined } from './values.js';
@@ -432,11 +433,15 @@ export const FILTERS: Record<string, Filter> = {
     }
   },
   from_yaml: (value) => {
+    // Often host data: read within the loader's limits (an alias bomb must not hang the run).
+    let docs: unknown[];
     try {
-      return parseYamlText(asString(value)) as unknown;
+      docs = parseYaml(asString(value), 'from_yaml input', { version: '1.2', uniqueKeys: false });
     } catch (error) {
       throw new EvaluationProblem(`from_yaml: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
     }
+    if (docs.length > 1) throw new EvaluationProblem('from_yaml: the text holds several YAML documents (use from_yaml_all)');
+    return docs[0] ?? null;
   },
   b64encode: (value) => Buffer.from(asString(value), 'utf8').toString('base64'),
   b64decode: (value) => Buffer.from(asString(value), 'base64').toString('utf8'),

@@ -14,6 +14,7 @@ import { hostVariables, loadInventory } from '../../src/inventory/index.js';
 import { HOST_RANGE_LIMIT } from '../../src/inventory/host-ranges.js';
 import { INCLUDE_DEPTH_LIMIT, loadPlaybook } from '../../src/playbook/load.js';
 import { InputError } from '../../src/source.js';
+import { renderString } from '../../src/template/index.js';
 import { EXPRESSION_DEPTH_LIMIT, parseExpression } from '../../src/template/parser.js';
 import { loadYamlFile, YAML_LIMITS } from '../../src/yaml.js';
 import { REPO_ROOT } from '../harness/hosts.js';
@@ -71,6 +72,16 @@ describe('YAML aliases', () => {
     expect(inputError(() => loadPlaybook(file)).describe()).toBe(
       `${file}:4:12: YAML alias *play refers to a node that contains it\n  hint: a recursive alias would expand forever`,
     );
+  });
+});
+
+describe('YAML a host sends', () => {
+  test('from_yaml of a host\'s alias bomb fails in seconds, with the limit named', () => {
+    const text = aliasBomb(10, '');
+    const started = Date.now();
+    expect(() => renderString('{{ text | from_yaml }}', { text })).toThrow(`from_yaml: not valid YAML: YAML aliases expand to more than ${YAML_LIMITS.aliasNodes} nodes`);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(renderString('{{ text | from_yaml }}', { text: 'a: &a [1, 2]\nb: *a\na: again\n' })).toEqual({ a: 'again', b: [1, 2] });
   });
 });
 
@@ -248,6 +259,16 @@ describe('the command line', () => {
     const range = await cli('run', file, '-i', inventory, '--list-hosts');
     expect(range.code).toBe(EXIT.invalidInput);
     expect(range.stderr).toBe(`ERROR: ${inventory}:2:1: host range '[0:99999999]' in 'web[0:99999999]' gives 100000000 hosts, more than the limit of ${HOST_RANGE_LIMIT}\n`);
+  });
+
+  test('an alias bomb given with -e exits 1 in seconds', async () => {
+    const file = write('site.yml', play(''));
+    const levels = Array.from({ length: 10 }, (_, i) => (i === 0 ? 'l0: &l0 [x, x, x, x, x, x, x, x, x]' : `l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(', ')}]`));
+    const started = Date.now();
+    const bomb = await cli('run', file, '-i', 'localhost,', '--syntax-check', '-e', `{${levels.join(', ')}}`);
+    expect(bomb.code).toBe(EXIT.invalidInput);
+    expect(bomb.stderr).toMatch(new RegExp(`^ERROR: -e \\{l0.*: invalid JSON/YAML: YAML aliases expand to more than ${YAML_LIMITS.aliasNodes} nodes`));
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   test('bin/tsrun on a full alias bomb exits 1 in seconds', () => {
