@@ -17,7 +17,7 @@ import { UnreachableError } from '../transport/types.js';
 import type { ConnectionPool } from './connections.js';
 import type { RunOptions } from './executor.js';
 import { extendVars, isUnsafe, lazyVars, markUnsafe, materialize, readsUnsafe, unsafeBinding, unsafeVars } from './vars.js';
-import { validate } from '../playbook/validate.js';
+import { parseArguments } from '../modules/args.js';
 
 export interface HostState {
   name: string;
@@ -161,7 +161,7 @@ async function transportFor(task: ModuleTask, host: HostState, vars: Vars, ctx: 
 async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayContext): Promise<{ result: ModuleResult; delegatedTo?: string }> {
   const { value: renderedArgs, unsafe: argsUnsafe } = readsUnsafe(() => materialize(renderValue(task.args, vars, task.pos)));
   const rendered = stripOmitted(renderedArgs);
-  const args = validate(task.module.schema, rendered, `${task.module.name} arguments`, { fallbackPos: task.pos });
+  const args = parseArguments(task.module, rendered, task.pos);
   const { transport, delegatedTo } = await transportFor(task, host, vars, ctx);
   const become = task.become ?? ctx.play.become ?? ctx.options.become ?? truthyVar(vars.ansible_become);
   const becomeUser = become ? (task.becomeUser ?? ctx.play.becomeUser ?? ctx.options.becomeUser ?? strVar(vars.ansible_become_user) ?? 'root') : undefined;

@@ -2,28 +2,30 @@
 import { z } from 'zod';
 import type { Module, ModuleResult } from './types.js';
 import { attributesMessage, pythonRegex, readForEdit } from './lineinfile.js';
-import { convergeFile, failed, flag, modeArg, reportFailures, text } from './remote-file.js';
+import { bool, mode, moduleArgs, name, path, str } from './args.js';
+import { convergeFile, failed, reportFailures } from './remote-file.js';
 
-export const blockinfileArgs = z
-  .strictObject({
-    path: z.string().min(1).optional(),
-    dest: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
-    block: text.default(''),
-    marker: z.string().default('# {mark} ANSIBLE MANAGED BLOCK'),
-    marker_begin: z.string().default('BEGIN'),
-    marker_end: z.string().default('END'),
-    insertafter: z.string().min(1).optional(),
-    insertbefore: z.string().min(1).optional(),
+export const blockinfileArgs = moduleArgs(
+  {
+    path: path(),
+    block: str().default(''),
+    marker: str().default('# {mark} ANSIBLE MANAGED BLOCK'),
+    marker_begin: str().default('BEGIN'),
+    marker_end: str().default('END'),
+    insertafter: name().optional(),
+    insertbefore: name().optional(),
     state: z.enum(['present', 'absent']).default('present'),
-    create: flag.default(false),
-    backup: flag.default(false),
-    mode: modeArg.optional(),
-    owner: z.string().min(1).optional(),
-    group: z.string().min(1).optional(),
-  })
-  .refine((args) => args.path ?? args.dest ?? args.name, { message: 'path is required (also accepted as dest or name)' })
-  .refine((args) => !(args.insertafter && args.insertbefore), { message: 'insertafter and insertbefore are mutually exclusive' });
+    create: bool().default(false),
+    backup: bool().default(false),
+    mode: mode().optional(),
+    owner: name().optional(),
+    group: name().optional(),
+  },
+  {
+    aliases: { path: ['dest', 'destfile', 'name'], block: ['content'] },
+    checks: [[(args) => !(args.insertafter && args.insertbefore), 'insertafter and insertbefore are mutually exclusive']],
+  },
+);
 export type BlockinfileArgs = z.infer<typeof blockinfileArgs>;
 
 /** Ansible's blockinfile algorithm: remove the old block (between markers), insert the new one. */
@@ -64,11 +66,10 @@ export function editBlock(original: string, args: BlockinfileArgs): string {
 
 export const blockinfileModule: Module<BlockinfileArgs> = {
   name: 'blockinfile',
-  aliases: ['ansible.builtin.blockinfile'],
   schema: blockinfileArgs,
   run: (args, ctx) =>
     reportFailures(async () => {
-      const path = (args.path ?? args.dest ?? args.name)!;
+      const path = args.path;
       const { state, umask } = await readForEdit(ctx, path);
       if (!state.exists) {
         if (args.state === 'absent') return { changed: false, msg: `File ${path} not present`, path };

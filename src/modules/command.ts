@@ -3,19 +3,22 @@
  * same round trip as the command itself, so a skipped command costs one exec, not two.
  */
 import { z } from 'zod';
+import { bool, list, moduleArgs, path, str } from './args.js';
 import { command as quoteWords, quote } from '../transport/quote.js';
+import { shellPath } from './remote-file.js';
 import type { Module, ModuleContext, ModuleResult } from './types.js';
 
-const commandArgs = z.strictObject({
-  _raw: z.string().optional(),
-  cmd: z.string().optional(),
-  argv: z.array(z.union([z.string(), z.number()])).optional(),
-  creates: z.string().optional(),
-  removes: z.string().optional(),
-  chdir: z.string().optional(),
-  stdin: z.string().optional(),
-  executable: z.string().optional(),
-  strip_empty_ends: z.boolean().optional(),
+const commandArgs = moduleArgs({
+  _raw: str().optional(),
+  cmd: str().optional(),
+  argv: list(str()).optional(),
+  creates: path().optional(),
+  removes: path().optional(),
+  chdir: path().optional(),
+  stdin: str().optional(),
+  stdin_add_newline: bool().default(true),
+  executable: str().optional(),
+  strip_empty_ends: bool().default(true),
 });
 type CommandArgs = z.infer<typeof commandArgs>;
 
@@ -61,8 +64,8 @@ async function runCommand(args: CommandArgs, ctx: ModuleContext, useShell: boole
   else program = quoteWords(...splitWords(text));
 
   const guards: string[] = [];
-  if (args.creates) guards.push(`if [ -e ${quote(args.creates)} ]; then echo ${SKIP_MARK}creates; exit 0; fi`);
-  if (args.removes) guards.push(`if [ ! -e ${quote(args.removes)} ]; then echo ${SKIP_MARK}removes; exit 0; fi`);
+  if (args.creates) guards.push(`if [ -e ${shellPath(args.creates)} ]; then echo ${SKIP_MARK}creates; exit 0; fi`);
+  if (args.removes) guards.push(`if [ ! -e ${shellPath(args.removes)} ]; then echo ${SKIP_MARK}removes; exit 0; fi`);
 
   if (ctx.check) {
     // In check mode a command does not run; with creates/removes we can still tell exactly.
@@ -73,15 +76,15 @@ async function runCommand(args: CommandArgs, ctx: ModuleContext, useShell: boole
     return { changed: true, msg: 'command would run' };
   }
 
-  const chdir = args.chdir ? `cd ${quote(args.chdir)} || exit 1\n` : '';
+  const chdir = args.chdir ? `cd ${shellPath(args.chdir)} || exit 1\n` : '';
   const body = useShell && !args.argv && !args.executable ? `${chdir}${program}` : `${chdir}exec ${program}`;
   const script = guards.length ? `${guards.join('\n')}\n${body}` : body;
   const started = Date.now();
-  const result = await ctx.exec(script, args.stdin !== undefined ? { stdin: args.stdin + '\n' } : undefined);
+  const result = await ctx.exec(script, args.stdin !== undefined ? { stdin: args.stdin_add_newline ? `${args.stdin}\n` : args.stdin } : undefined);
   if (guards.length && result.code === 0 && result.stdout.startsWith(SKIP_MARK)) {
     return { changed: false, rc: 0, stdout: '', stderr: '', msg: skipMessage(args, result.stdout) };
   }
-  const strip = args.strip_empty_ends ?? true;
+  const strip = args.strip_empty_ends;
   const stdout = strip ? result.stdout.replace(/\n+$/, '') : result.stdout;
   const stderr = strip ? result.stderr.replace(/\n+$/, '') : result.stderr;
   return {
@@ -104,7 +107,6 @@ function skipMessage(args: CommandArgs, stdout: string): string {
 
 export const commandModule: Module<CommandArgs> = {
   name: 'command',
-  aliases: ['ansible.builtin.command', 'ansible.legacy.command'],
   schema: commandArgs,
   freeForm: true,
   run: (args, ctx) => runCommand(args, ctx, false),
@@ -112,7 +114,6 @@ export const commandModule: Module<CommandArgs> = {
 
 export const shellModule: Module<CommandArgs> = {
   name: 'shell',
-  aliases: ['ansible.builtin.shell', 'ansible.legacy.shell'],
   schema: commandArgs,
   freeForm: true,
   run: (args, ctx) => runCommand(args, ctx, true),

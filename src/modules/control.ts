@@ -1,17 +1,17 @@
 /** Modules that run on the controller only: debug, assert, fail, set_fact. */
 import { z } from 'zod';
+import { bool, int, moduleArgs, str } from './args.js';
 import { evaluateCondition, evaluateExpression } from '../template/index.js';
 import type { Module } from './types.js';
 
-const debugArgs = z.strictObject({
+const debugArgs = moduleArgs({
   msg: z.unknown().optional(),
-  var: z.string().optional(),
-  verbosity: z.number().int().optional(),
+  var: str().optional(),
+  verbosity: int().optional(),
 });
 
 export const debugModule: Module<z.infer<typeof debugArgs>> = {
   name: 'debug',
-  aliases: ['ansible.builtin.debug'],
   schema: debugArgs,
   local: true,
   async run(args, ctx) {
@@ -23,17 +23,18 @@ export const debugModule: Module<z.infer<typeof debugArgs>> = {
 };
 
 const conditionList = z.union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()]))]);
-const assertArgs = z.strictObject({
-  that: conditionList,
-  fail_msg: z.string().optional(),
-  msg: z.string().optional(),
-  success_msg: z.string().optional(),
-  quiet: z.boolean().optional(),
-});
+const assertArgs = moduleArgs(
+  {
+    that: conditionList,
+    fail_msg: str().optional(),
+    success_msg: str().optional(),
+    quiet: bool().optional(),
+  },
+  { aliases: { fail_msg: ['msg'] } },
+);
 
 export const assertModule: Module<z.infer<typeof assertArgs>> = {
   name: 'assert',
-  aliases: ['ansible.builtin.assert'],
   schema: assertArgs,
   local: true,
   async run(args, ctx) {
@@ -45,7 +46,7 @@ export const assertModule: Module<z.infer<typeof assertArgs>> = {
           failed: true,
           assertion: condition,
           evaluated_to: false,
-          msg: args.fail_msg ?? args.msg ?? `Assertion failed: ${String(condition)}`,
+          msg: args.fail_msg ?? `Assertion failed: ${String(condition)}`,
         };
       }
     }
@@ -53,11 +54,10 @@ export const assertModule: Module<z.infer<typeof assertArgs>> = {
   },
 };
 
-const failArgs = z.strictObject({ msg: z.string().optional() });
+const failArgs = moduleArgs({ msg: str().optional() });
 
 export const failModule: Module<z.infer<typeof failArgs>> = {
   name: 'fail',
-  aliases: ['ansible.builtin.fail'],
   schema: failArgs,
   local: true,
   async run(args) {
@@ -69,7 +69,6 @@ const setFactArgs = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a var
 
 export const setFactModule: Module<z.infer<typeof setFactArgs>> = {
   name: 'set_fact',
-  aliases: ['ansible.builtin.set_fact'],
   schema: setFactArgs,
   local: true,
   async run(args) {

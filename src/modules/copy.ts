@@ -3,24 +3,29 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import type { Module, ModuleContext, ModuleResult } from './types.js';
-import { contentArg, convergeFile, failed, flag, formatMode, modeArg, readPaths, remoteJoin, reportFailures, sha1 } from './remote-file.js';
+import { moduleArgs, bool, mode, name, path } from './args.js';
+import { convergeFile, failed, formatMode, readPaths, remoteJoin, reportFailures, sha1 } from './remote-file.js';
 
-export const copyArgs = z
-  .strictObject({
+/** copy's `content`: text, or structured data written as JSON (as Ansible does). */
+const contentArg = z
+  .union([z.string(), z.number(), z.boolean(), z.array(z.unknown()), z.record(z.string(), z.unknown())])
+  .transform((value) => (typeof value === 'object' ? JSON.stringify(value) : String(value)));
+
+export const copyArgs = moduleArgs(
+  {
     content: contentArg.optional(),
-    src: z.string().min(1).optional(),
-    dest: z.string().min(1),
-    mode: modeArg.optional(),
-    owner: z.string().min(1).optional(),
-    group: z.string().min(1).optional(),
-    backup: flag.default(false),
-    force: flag.default(true),
+    src: path().optional(),
+    dest: path(),
+    mode: mode().optional(),
+    owner: name().optional(),
+    group: name().optional(),
+    backup: bool().default(false),
+    force: bool().default(true),
     /** A symlink at dest: write the file it points at (yes), or replace the link (no). */
-    follow: flag.default(false),
-  })
-  .refine((args) => (args.content === undefined) !== (args.src === undefined), {
-    message: 'exactly one of content or src is required',
-  });
+    follow: bool().default(false),
+  },
+  { checks: [[(args) => (args.content === undefined) !== (args.src === undefined), 'exactly one of content or src is required']] },
+);
 export type CopyArgs = z.infer<typeof copyArgs>;
 
 /** What both copy and template do once the new content is known. */
@@ -69,7 +74,6 @@ export async function putContent(
 
 export const copyModule: Module<CopyArgs> = {
   name: 'copy',
-  aliases: ['ansible.builtin.copy'],
   schema: copyArgs,
   run: (args, ctx) =>
     reportFailures(async () => {

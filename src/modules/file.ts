@@ -1,6 +1,7 @@
 /** `file`: the state of a path (file, directory, touch, link, hard, absent) and its attributes. */
 import { z } from 'zod';
 import { quote } from '../transport/quote.js';
+import { bool, mode, moduleArgs, name, path } from './args.js';
 import type { FileDiff, Module, ModuleResult } from './types.js';
 import {
   attributeChanges,
@@ -8,15 +9,14 @@ import {
   attributeDiff,
   failed,
   firstLine,
-  flag,
   formatMode,
-  modeArg,
   readPaths,
   RemoteError,
   remoteDirname,
   remoteJoin,
   reportFailures,
   resolveMode,
+  shellPath,
   staleTempCleanup,
   tempPrefix,
   type AttributeChange,
@@ -25,23 +25,26 @@ import {
 
 const states = ['file', 'directory', 'touch', 'link', 'hard', 'absent'] as const;
 
-export const fileArgs = z
-  .strictObject({
-    path: z.string().min(1).optional(),
-    dest: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
+export const fileArgs = moduleArgs(
+  {
+    path: path(),
     state: z.enum(states).optional(),
-    src: z.string().min(1).optional(),
-    mode: modeArg.optional(),
-    owner: z.string().min(1).optional(),
-    group: z.string().min(1).optional(),
-    force: flag.default(false),
-    recurse: flag.default(false),
-    follow: flag.default(true),
-  })
-  .refine((args) => args.path ?? args.dest ?? args.name, { message: 'path is required (also accepted as dest or name)' })
-  .refine((args) => !(args.state === 'link' || args.state === 'hard') || args.src, { message: 'src is required for state link and hard' })
-  .refine((args) => !args.recurse || args.state === 'directory', { message: 'recurse requires state: directory' });
+    src: path().optional(),
+    mode: mode().optional(),
+    owner: name().optional(),
+    group: name().optional(),
+    force: bool().default(false),
+    recurse: bool().default(false),
+    follow: bool().default(true),
+  },
+  {
+    aliases: { path: ['dest', 'name'] },
+    checks: [
+      [(args) => !(args.state === 'link' || args.state === 'hard') || args.src, 'src is required for state link and hard'],
+      [(args) => !args.recurse || args.state === 'directory', 'recurse requires state: directory'],
+    ],
+  },
+);
 export type FileArgs = z.infer<typeof fileArgs>;
 
 type State = (typeof states)[number];
@@ -88,7 +91,7 @@ function newPathAttributes(args: FileArgs, defaultMode: number, isDirectory: boo
 function entriesScript(path: string): string {
   // Every entry below the directory, for `recurse`: mode|uid|gid|owner|group|type|name,
   // each ended by a NUL, as a name may hold newlines (and '|', which comes last).
-  return `if [ -d ${quote(path)} ]; then find ${quote(path)} -mindepth 1 -exec stat --printf '%a|%u|%g|%U|%G|%F|%n\\0' {} + 2>/dev/null; fi; echo @@entries-end`;
+  return `if [ -d ${shellPath(path)} ]; then find ${shellPath(path)} -mindepth 1 -exec stat --printf '%a|%u|%g|%U|%G|%F|%n\\0' {} + 2>/dev/null; fi; echo @@entries-end`;
 }
 
 interface Entry extends PathState {
@@ -259,19 +262,19 @@ function assumeEarlierTasksRan(target: PathState, source: PathState | undefined)
 
 export const fileModule: Module<FileArgs> = {
   name: 'file',
-  aliases: ['ansible.builtin.file'],
   schema: fileArgs,
   run: (args, ctx) =>
     reportFailures(async () => {
-      const path = (args.path ?? args.dest ?? args.name)!;
-      const requests = [{ path, follow: args.follow && args.state !== 'link' && args.state !== 'hard' }];
+      const requests = [{ path: args.path, follow: args.follow && args.state !== 'link' && args.state !== 'hard' }];
       if (args.state === 'link') {
         // A relative link is resolved from the link's own directory.
-        requests.push({ path: args.src!.startsWith('/') ? args.src! : remoteJoin(remoteDirname(path), args.src!), follow: true });
+        requests.push({ path: args.src!.startsWith('/') ? args.src! : remoteJoin(remoteDirname(args.path), args.src!), follow: true });
       }
       if (args.state === 'hard') requests.push({ path: args.src!, follow: true });
-      const read = await readPaths(ctx, requests, args.recurse ? entriesScript(path) : undefined);
+      const read = await readPaths(ctx, requests, args.recurse ? entriesScript(args.path) : undefined);
       const [target, source] = read.states;
+      // The path as the host read it (a `~` expanded).
+      const path = target!.path;
       const state: State = args.state ?? (target!.exists ? (target!.kind === 'directory' ? 'directory' : target!.kind === 'link' ? 'link' : 'file') : 'file');
       if (!args.state && state === 'link') return { changed: false, path, state };
       const entries = args.recurse ? parseEntries(read.extra) : [];

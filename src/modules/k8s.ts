@@ -8,36 +8,42 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 import { z } from 'zod';
+import { bool, int, moduleArgs, path, str } from './args.js';
 import { command, quote } from '../transport/quote.js';
+import { shellPath } from './remote-file.js';
 import type { FileDiff, Module, ModuleContext, ModuleResult } from './types.js';
 
 const waitCondition = z.strictObject({
-  type: z.string(),
+  type: str(),
+  // A condition's status is the text True, False or Unknown; a YAML boolean is its text.
   status: z.union([z.string(), z.boolean()]).optional(),
-  reason: z.string().optional(),
+  reason: str().optional(),
 });
 
-const k8sArgs = z.strictObject({
-  state: z.enum(['present', 'absent']).optional(),
-  definition: z.unknown().optional(),
-  src: z.string().optional(),
-  template: z.union([z.string(), z.strictObject({ path: z.string() })]).optional(),
-  name: z.string().optional(),
-  namespace: z.string().optional(),
-  kind: z.string().optional(),
-  api_version: z.string().optional(),
-  apply: z.boolean().optional(),
-  server_side_apply: z.strictObject({ field_manager: z.string().optional(), force_conflicts: z.boolean().optional() }).optional(),
-  force: z.boolean().optional(),
-  wait: z.boolean().optional(),
-  wait_condition: waitCondition.optional(),
-  wait_timeout: z.coerce.number().int().positive().optional(),
-  wait_sleep: z.coerce.number().optional(),
-  kubeconfig: z.string().optional(),
-  context: z.string().optional(),
-  delete_options: z.unknown().optional(),
-  validate: z.unknown().optional(),
-});
+const k8sArgs = moduleArgs(
+  {
+    state: z.enum(['present', 'absent']).optional(),
+    definition: z.unknown().optional(),
+    src: path().optional(),
+    template: z.union([z.string(), z.strictObject({ path: path() })]).optional(),
+    name: str().optional(),
+    namespace: str().optional(),
+    kind: str().optional(),
+    api_version: str().optional(),
+    apply: bool().optional(),
+    server_side_apply: z.strictObject({ field_manager: str().optional(), force_conflicts: bool().optional() }).optional(),
+    force: bool().optional(),
+    wait: bool().optional(),
+    wait_condition: waitCondition.optional(),
+    wait_timeout: int().pipe(z.number().positive()).optional(),
+    wait_sleep: int().optional(),
+    kubeconfig: path().optional(),
+    context: str().optional(),
+    delete_options: z.unknown().optional(),
+    validate: z.unknown().optional(),
+  },
+  { aliases: { definition: ['resource_definition', 'inline'], api_version: ['api', 'version'] } },
+);
 type K8sArgs = z.infer<typeof k8sArgs>;
 
 type K8sObject = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
@@ -124,7 +130,7 @@ function sortedJson(value: unknown): string {
 }
 
 const kubeSetup = (args: K8sArgs): string => {
-  const flags = [args.kubeconfig ? `--kubeconfig=${quote(args.kubeconfig)}` : '', args.context ? `--context=${quote(args.context)}` : ''].join(' ');
+  const flags = [args.kubeconfig ? `--kubeconfig ${shellPath(args.kubeconfig)}` : '', args.context ? `--context=${quote(args.context)}` : ''].join(' ');
   return `
 if command -v kubectl >/dev/null 2>&1; then KUBECTL=kubectl; elif command -v k3s >/dev/null 2>&1; then KUBECTL="k3s kubectl"; else echo "kubectl not found on this host" >&2; exit 127; fi
 if [ -z "\${KUBECONFIG:-}" ] && [ ! -f "$HOME/.kube/config" ] && [ -r /etc/rancher/k3s/k3s.yaml ]; then export KUBECONFIG=/etc/rancher/k3s/k3s.yaml; fi
@@ -231,7 +237,8 @@ ${args.wait ? waitScript(args, objects) : ''}`, { stdin: manifest });
 
 export const k8sModule: Module<K8sArgs> = {
   name: 'k8s',
-  aliases: ['kubernetes.core.k8s', 'community.kubernetes.k8s'],
+  collection: 'kubernetes.core',
+  aliases: ['community.kubernetes.k8s'],
   schema: k8sArgs,
   run: runK8s,
 };

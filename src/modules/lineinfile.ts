@@ -1,35 +1,40 @@
 /** `lineinfile`: ensure one line is present (or absent) in a text file, Ansible's rules. */
 import { z } from 'zod';
 import type { Module, ModuleContext, ModuleResult } from './types.js';
-import { convergeFile, failed, flag, modeArg, text, readPaths, reportFailures, RemoteError, type PathState } from './remote-file.js';
+import { bool, mode, moduleArgs, name, path, str } from './args.js';
+import { convergeFile, failed, readPaths, reportFailures, RemoteError, type PathState } from './remote-file.js';
 
-export const lineinfileArgs = z
-  .strictObject({
-    path: z.string().min(1).optional(),
-    dest: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
-    line: text.optional(),
-    regexp: z.string().min(1).optional(),
-    search_string: z.string().min(1).optional(),
+export const lineinfileArgs = moduleArgs(
+  {
+    path: path(),
+    line: str().optional(),
+    regexp: name().optional(),
+    search_string: name().optional(),
     state: z.enum(['present', 'absent']).default('present'),
-    insertafter: z.string().min(1).optional(),
-    insertbefore: z.string().min(1).optional(),
-    firstmatch: flag.default(false),
-    create: flag.default(false),
-    backrefs: flag.default(false),
-    mode: modeArg.optional(),
-    owner: z.string().min(1).optional(),
-    group: z.string().min(1).optional(),
-    backup: flag.default(false),
-  })
-  .refine((args) => args.path ?? args.dest ?? args.name, { message: 'path is required (also accepted as dest or name)' })
-  .refine((args) => args.state === 'absent' || args.line !== undefined, { message: 'line is required with state=present' })
-  .refine((args) => !(args.insertafter && args.insertbefore), { message: 'insertafter and insertbefore are mutually exclusive' })
-  .refine((args) => !(args.regexp && args.search_string), { message: 'regexp and search_string are mutually exclusive' })
-  .refine((args) => !args.backrefs || args.regexp, { message: 'regexp is required with backrefs=true' })
-  .refine((args) => args.state === 'present' || args.regexp || args.search_string || args.line !== undefined, {
-    message: 'one of line, regexp or search_string is required with state=absent',
-  });
+    insertafter: name().optional(),
+    insertbefore: name().optional(),
+    firstmatch: bool().default(false),
+    create: bool().default(false),
+    backrefs: bool().default(false),
+    mode: mode().optional(),
+    owner: name().optional(),
+    group: name().optional(),
+    backup: bool().default(false),
+  },
+  {
+    aliases: { path: ['dest', 'destfile', 'name'], regexp: ['regex'], line: ['value'] },
+    checks: [
+      [(args) => args.state === 'absent' || args.line !== undefined, 'line is required with state=present'],
+      [(args) => !(args.insertafter && args.insertbefore), 'insertafter and insertbefore are mutually exclusive'],
+      [(args) => !(args.regexp && args.search_string), 'regexp and search_string are mutually exclusive'],
+      [(args) => !args.backrefs || args.regexp, 'regexp is required with backrefs=true'],
+      [
+        (args) => args.state === 'present' || args.regexp || args.search_string || args.line !== undefined,
+        'one of line, regexp or search_string is required with state=absent',
+      ],
+    ],
+  },
+);
 export type LineinfileArgs = z.infer<typeof lineinfileArgs>;
 
 /** A Python regular expression as a JS one (named groups are the one common difference). */
@@ -142,11 +147,10 @@ export async function readForEdit(ctx: ModuleContext, path: string): Promise<{ s
 
 export const lineinfileModule: Module<LineinfileArgs> = {
   name: 'lineinfile',
-  aliases: ['ansible.builtin.lineinfile'],
   schema: lineinfileArgs,
   run: (args, ctx) =>
     reportFailures(async () => {
-      const path = (args.path ?? args.dest ?? args.name)!;
+      const path = args.path;
       const { state, umask } = await readForEdit(ctx, path);
       if (!state.exists) {
         if (args.state === 'absent') return { changed: false, msg: 'file not present', path };

@@ -6,32 +6,14 @@
  * goes through `quote`.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { quote } from '../transport/quote.js';
 import type { FileDiff, ModuleContext, ModuleResult } from './types.js';
 
 /** Files up to this size come back whole (for the diff); larger ones by sha256 only. */
 export const CONTENT_LIMIT = 4 * 1024 * 1024;
 
-/** Ansible booleans: true/false, yes/no, on/off, 1/0 (templated values arrive as strings). */
-export const flag = z.union([
-  z.boolean(),
-  z
-    .enum(['yes', 'no', 'true', 'false', 'on', 'off', '1', '0', 'True', 'False', 'Yes', 'No'])
-    .transform((value) => ['yes', 'true', 'on', '1'].includes(value.toLowerCase())),
-]);
-
-/** Text arguments (`line`, `block`): a templated number or boolean is its text. */
-export const text = z.union([z.string(), z.number(), z.boolean()]).transform(String);
-
-/** copy's `content`: text, or structured data written as JSON (as Ansible does). */
-export const contentArg = z
-  .union([z.string(), z.number(), z.boolean(), z.array(z.unknown()), z.record(z.string(), z.unknown())])
-  .transform((value) => (typeof value === 'object' ? JSON.stringify(value) : String(value)));
-
-/** `mode: '0644'`, `mode: 0644` (a number), or symbolic `u=rw,g=r,o=r`. */
-export const modeArg = z.union([z.string().min(1), z.number().int().nonnegative()]);
-export type ModeArg = z.infer<typeof modeArg>;
+export type { ModeArg } from './args.js';
+import type { ModeArg } from './args.js';
 
 export type PathKind = 'file' | 'directory' | 'link' | 'other';
 
@@ -82,6 +64,17 @@ export interface RemoteRead {
   extra: string;
 }
 
+/**
+ * A remote path as a shell word. Ansible expands a leading `~` or `~user` of a path
+ * argument (type=path) where the module runs, on the host, as the user it runs as: so the
+ * tilde prefix is left for the host's shell to expand and only the rest is quoted.
+ */
+export function shellPath(path: string): string {
+  const tilde = /^~([A-Za-z0-9._-]*)(\/.*)?$/s.exec(path);
+  if (!tilde) return quote(path);
+  return `~${tilde[1]}${tilde[2] ? `/${quote(tilde[2].slice(1))}` : ''}`;
+}
+
 /** The size comes first so that the script can test it with parameter expansion alone. */
 const STAT_FORMAT = '%s|%a|%u|%g|%U|%G|%Y|%i|%d';
 
@@ -95,8 +88,10 @@ const STAT_FORMAT = '%s|%a|%u|%g|%U|%G|%Y|%i|%d';
 function probeSection(request: ProbeRequest): string {
   const statFlag = request.follow ? '-L ' : '';
   const lines = [
-    `__tsrun_p=${quote(request.path)}`,
+    `__tsrun_p=${shellPath(request.path)}`,
     `echo @@state`,
+    // The host expanded a `~`: report the path it stands for.
+    ...(request.path.startsWith('~') ? [`printf path=; printf %s "$__tsrun_p" | base64 -w 0; echo`] : []),
     // The path itself first; for a link also what it points at.
     // A link's text and resolved path may hold any byte but NUL (newlines, '=', '@@end'):
     // they come NUL-terminated and base64-encoded, so nothing in them can be read as a line.
@@ -105,7 +100,9 @@ function probeSection(request: ProbeRequest): string {
     `if [ -n "$__tsrun_k" ]; then echo "target=$__tsrun_k"; fi`,
     `__tsrun_s=`,
     `if [ -n "$__tsrun_k" ] || [ -L "$__tsrun_p" ]; then __tsrun_s=$(stat ${statFlag}-c '${STAT_FORMAT}' -- "$__tsrun_p" 2>/dev/null); echo "stat=$__tsrun_s"; fi`,
-    `if [ -d ${quote(remoteDirname(request.path))} ]; then echo parent=1; fi`,
+    request.path.startsWith('~')
+      ? `if [ -d "$(dirname -- "$__tsrun_p")" ]; then echo parent=1; fi`
+      : `if [ -d ${quote(remoteDirname(request.path))} ]; then echo parent=1; fi`,
   ];
   const followsToFile = request.follow ? `[ "$__tsrun_k" = file ]` : `[ "$__tsrun_k" = file ] && [ ! -L "$__tsrun_p" ]`;
   if (request.sha1) {
@@ -140,6 +137,9 @@ function parseSection(path: string, text: string): PathState {
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
     switch (key) {
+      case 'path':
+        state.path = Buffer.from(value, 'base64').toString('utf8');
+        break;
       case 'kind':
         state.kind = 'link';
         break;
@@ -253,15 +253,17 @@ export function formatMode(mode: number): string {
  * The numeric mode `spec` asks for, given the current mode (symbolic modes are relative).
  *
  * A number is the mode itself, as in Ansible: YAML 1.1 loads an unquoted `0644` as octal
- * (420). Strings are read as octal digits or symbolic modes.
+ * (420), and an unquoted `644` is decimal 644. Strings are read as octal digits, as
+ * Python's int(mode, 8) reads them, or else as symbolic modes.
  */
 export function resolveMode(spec: ModeArg, current: number, isDirectory: boolean): number {
   if (typeof spec === 'number') {
     return spec & 0o7777;
   }
+  // Ansible tries int(mode, 8) first: '644', '0644', '0o644', ' 0755 '.
   const text = spec.trim();
-  if (/^0?[0-7]{3,4}$/.test(text)) return parseInt(text, 8);
-  if (/^0o[0-7]{1,4}$/i.test(text)) return parseInt(text.slice(2), 8);
+  const octal = /^[+]?(?:0o)?([0-7]+(?:_[0-7]+)*)$/i.exec(text);
+  if (octal) return parseInt(octal[1]!.replace(/_/g, ''), 8) & 0o7777;
   return applySymbolic(text, current & 0o7777, isDirectory);
 }
 

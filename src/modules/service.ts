@@ -3,23 +3,29 @@
  * runs on the host, SysV init scripts otherwise. One exec reads the state, at most one changes it.
  */
 import { z } from 'zod';
+import { bool, int, moduleArgs, name, str } from './args.js';
 import { quote } from '../transport/quote.js';
 import type { Module, ModuleResult } from './types.js';
 
-const serviceArgs = z.strictObject({
-  name: z.string().min(1),
-  state: z.enum(['started', 'stopped', 'restarted', 'reloaded']).optional(),
-  enabled: z.boolean().optional(),
-  daemon_reload: z.boolean().optional(),
-  daemon_reexec: z.boolean().optional(),
-  masked: z.boolean().optional(),
-  scope: z.enum(['system']).optional(),
-  no_block: z.boolean().optional(),
-  pattern: z.string().optional(),
-  arguments: z.string().optional(),
-  sleep: z.number().optional(),
-  use: z.string().optional(),
-});
+const serviceArgs = moduleArgs(
+  {
+    name: name(),
+    state: z.enum(['started', 'stopped', 'restarted', 'reloaded']).optional(),
+    enabled: bool().optional(),
+    daemon_reload: bool().optional(),
+    daemon_reexec: bool().optional(),
+    masked: bool().optional(),
+    force: bool().optional(),
+    scope: z.enum(['system']).optional(),
+    no_block: bool().optional(),
+    pattern: str().optional(),
+    arguments: str().optional(),
+    runlevel: str().optional(),
+    sleep: int().optional(),
+    use: str().optional(),
+  },
+  { aliases: { name: ['service', 'unit'], arguments: ['args'], daemon_reload: ['daemon-reload'], daemon_reexec: ['daemon-reexec'] } },
+);
 type ServiceArgs = z.infer<typeof serviceArgs>;
 
 function stateScript(name: string): string {
@@ -118,7 +124,7 @@ async function runService(args: ServiceArgs, ctx: Parameters<Module['run']>[1]):
 
 export const serviceModule: Module<ServiceArgs> = {
   name: 'service',
-  aliases: ['ansible.builtin.service', 'ansible.builtin.systemd', 'ansible.builtin.systemd_service', 'systemd', 'systemd_service'],
+  aliases: ['systemd', 'systemd_service'],
   schema: serviceArgs,
   run: runService,
 };

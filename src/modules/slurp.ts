@@ -1,26 +1,21 @@
 /** `slurp`: a remote file's content, base64-encoded (decode with `| b64decode`). */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { moduleArgs, path } from './args.js';
 import { quote } from '../transport/quote.js';
 import type { Module } from './types.js';
-import { failed, firstLine, reportFailures } from './remote-file.js';
+import { failed, firstLine, reportFailures, shellPath } from './remote-file.js';
 
-export const slurpArgs = z
-  .strictObject({
-    src: z.string().min(1).optional(),
-    path: z.string().min(1).optional(),
-  })
-  .refine((args) => args.src ?? args.path, { message: 'src is required (also accepted as path)' });
+export const slurpArgs = moduleArgs({ src: path() }, { aliases: { src: ['path'] } });
 export type SlurpArgs = z.infer<typeof slurpArgs>;
 
 export const slurpModule: Module<SlurpArgs> = {
   name: 'slurp',
-  aliases: ['ansible.builtin.slurp'],
   schema: slurpArgs,
   run: (args, ctx) =>
     reportFailures(async () => {
-      const src = (args.src ?? args.path)!;
+      const src = args.src;
       const script = [
-        `p=${quote(src)}`,
+        `p=${shellPath(src)}`,
         'if [ -d "$p" ]; then exit 21; fi',
         'if [ ! -e "$p" ]; then exit 22; fi',
         'base64 < "$p"',

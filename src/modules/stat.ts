@@ -1,19 +1,22 @@
 /** `stat`: facts about a remote path, Ansible's return shape (`stat.exists`, `stat.isdir`, ...). */
 import { z } from 'zod';
 import type { Module } from './types.js';
-import { flag, formatMode, readPaths, reportFailures } from './remote-file.js';
+import { moduleArgs, bool, path } from './args.js';
+import { formatMode, readPaths, reportFailures } from './remote-file.js';
 
-export const statArgs = z.strictObject({
-  path: z.string().min(1),
-  get_checksum: flag.default(true),
-  checksum_algorithm: z.enum(['sha1']).default('sha1'),
-  follow: flag.default(false),
-});
+export const statArgs = moduleArgs(
+  {
+    path: path(),
+    get_checksum: bool().default(true),
+    checksum_algorithm: z.enum(['sha1']).default('sha1'),
+    follow: bool().default(false),
+  },
+  { aliases: { path: ['dest', 'name'], checksum_algorithm: ['checksum', 'checksum_algo'] } },
+);
 export type StatArgs = z.infer<typeof statArgs>;
 
 export const statModule: Module<StatArgs> = {
   name: 'stat',
-  aliases: ['ansible.builtin.stat'],
   schema: statArgs,
   run: (args, ctx) =>
     reportFailures(async () => {
@@ -25,7 +28,7 @@ export const statModule: Module<StatArgs> = {
       const islnk = kind === 'link';
       const stat: Record<string, unknown> = {
         exists: true,
-        path: args.path,
+        path: s.path,
         isdir: kind === 'directory',
         isreg: kind === 'file',
         islnk,

@@ -1,26 +1,26 @@
 /** `template`: render a local template with the task's variables and put it at `dest`. */
+import type { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { z } from 'zod';
 import type { Module } from './types.js';
 import { putContent } from './copy.js';
-import { failed, flag, modeArg, reportFailures } from './remote-file.js';
+import { moduleArgs, bool, mode, name, path } from './args.js';
+import { failed, reportFailures } from './remote-file.js';
 
-export const templateArgs = z.strictObject({
-  src: z.string().min(1),
-  dest: z.string().min(1),
-  mode: modeArg.optional(),
-  owner: z.string().min(1).optional(),
-  group: z.string().min(1).optional(),
-  backup: flag.default(false),
-  force: flag.default(true),
-  follow: flag.default(false),
+export const templateArgs = moduleArgs({
+  src: path(),
+  dest: path(),
+  mode: mode().optional(),
+  owner: name().optional(),
+  group: name().optional(),
+  backup: bool().default(false),
+  force: bool().default(true),
+  follow: bool().default(false),
 });
 export type TemplateArgs = z.infer<typeof templateArgs>;
 
 export const templateModule: Module<TemplateArgs> = {
   name: 'template',
-  aliases: ['ansible.builtin.template'],
   schema: templateArgs,
   run: (args, ctx) =>
     reportFailures(async () => {

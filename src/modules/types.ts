@@ -38,8 +38,11 @@ export interface ModuleContext {
 }
 
 export interface Module<Args = any> {
-  /** Short name; `ansible.builtin.<name>` (and other listed aliases) resolve to it. */
+  /** Short name; `<collection>.<name>` resolves to it, and for builtins `ansible.legacy.<name>` too. */
   name: string;
+  /** Default `ansible.builtin`. */
+  collection?: string;
+  /** More short names (each gets the collection names too), or full names as they are. */
   aliases?: string[];
   /** Validates the (templated) arguments; types come from here. */
   schema: z.ZodType<Args>;

@@ -3,20 +3,23 @@
  * host in a single exec, so waiting costs one round trip however long it lasts.
  */
 import { z } from 'zod';
+import { int, moduleArgs, num, path, str } from './args.js';
 import { quote } from '../transport/quote.js';
+import { shellPath } from './remote-file.js';
 import type { Module } from './types.js';
 
-const waitForArgs = z.strictObject({
-  host: z.string().optional(),
-  port: z.coerce.number().int().min(1).max(65535).optional(),
-  path: z.string().optional(),
+const waitForArgs = moduleArgs({
+  host: str().optional(),
+  port: int().pipe(z.number().min(1).max(65535)).optional(),
+  path: path().optional(),
   state: z.enum(['started', 'stopped', 'present', 'absent', 'drained']).optional(),
-  search_regex: z.string().optional(),
-  timeout: z.coerce.number().nonnegative().optional(),
-  delay: z.coerce.number().nonnegative().optional(),
-  sleep: z.coerce.number().positive().optional(),
-  connect_timeout: z.coerce.number().positive().optional(),
-  msg: z.string().optional(),
+  search_regex: str().optional(),
+  // Ansible's are integers; fractions of a second are accepted too.
+  timeout: num().pipe(z.number().nonnegative()).optional(),
+  delay: num().pipe(z.number().nonnegative()).optional(),
+  sleep: num().pipe(z.number().positive()).optional(),
+  connect_timeout: int().pipe(z.number().positive()).optional(),
+  msg: str().optional(),
 });
 type WaitForArgs = z.infer<typeof waitForArgs>;
 
@@ -34,7 +37,7 @@ function portOpenTest(host: string, port: number): string {
 function conditionScript(args: WaitForArgs): string {
   const state = args.state ?? 'started';
   if (args.path !== undefined) {
-    const path = quote(args.path);
+    const path = shellPath(args.path);
     if (state === 'absent') return `[ ! -e ${path} ]`;
     if (args.search_regex !== undefined) return `grep -Eq ${quote(args.search_regex)} ${path} 2>/dev/null`;
     return `[ -e ${path} ]`;
@@ -48,7 +51,6 @@ function conditionScript(args: WaitForArgs): string {
 
 export const waitForModule: Module<WaitForArgs> = {
   name: 'wait_for',
-  aliases: ['ansible.builtin.wait_for'],
   schema: waitForArgs,
   async run(args, ctx) {
     if (args.port === undefined && args.path === undefined && args.delay === undefined && args.timeout === undefined) {
