@@ -18,6 +18,7 @@ import type { ConnectionPool } from './connections.js';
 import type { RunOptions } from './executor.js';
 import { extendVars, isUnsafe, lazyVars, markUnsafe, materialize, readsUnsafe, unsafeBinding, unsafeVars } from './vars.js';
 import { parseArguments } from '../modules/args.js';
+import { runModule } from './apply.js';
 
 export interface HostState {
   name: string;
@@ -186,11 +187,12 @@ async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
   const delay = Number(task.delay === undefined ? 5 : renderString(String(task.delay), vars));
   let result: ModuleResult = { changed: false };
   for (let attempt = 1; ; attempt++) {
-    result = await task.module.run(args, moduleContext);
-    // A module that did not run (a command in check mode) has nothing to judge; a real run
-    // would report it changed unless a changed_when says otherwise, so check mode does too.
-    if (result.skipped) {
-      if (result.would_run && !task.changedWhen) result = { changed: true, msg: result.msg };
+    const run = await runModule(task.module, args, moduleContext);
+    result = run.result;
+    // A module check mode could not run (a command) has nothing for changed_when to judge:
+    // it is reported as the change a real run reports, or skipped when changed_when would decide.
+    if (!run.ran) {
+      if (task.changedWhen) result = { changed: false, skipped: true, msg: result.msg };
       break;
     }
     result = classify(task, result, vars);

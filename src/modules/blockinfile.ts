@@ -1,9 +1,9 @@
 /** `blockinfile`: a marked block of lines in a text file, inserted, replaced or removed. */
 import { z } from 'zod';
-import type { Module, ModuleResult } from './types.js';
-import { attributesMessage, pythonRegex, readForEdit } from './lineinfile.js';
+import { defineModule } from '../engine/apply.js';
+import { assumeCreated, attributesMessage, pythonRegex, readForEdit } from './lineinfile.js';
 import { bool, mode, moduleArgs, name, path, str } from './args.js';
-import { convergeFile, failed, reportFailures } from './remote-file.js';
+import { planFile } from './remote-file.js';
 
 export const blockinfileArgs = moduleArgs(
   {
@@ -64,32 +64,29 @@ export function editBlock(original: string, args: BlockinfileArgs): string {
   return lines.join('');
 }
 
-export const blockinfileModule: Module<BlockinfileArgs> = {
+export const blockinfileModule = defineModule({
   name: 'blockinfile',
   schema: blockinfileArgs,
-  run: (args, ctx) =>
-    reportFailures(async () => {
-      const path = args.path;
-      const { state, umask } = await readForEdit(ctx, path);
-      if (!state.exists) {
-        if (args.state === 'absent') return { changed: false, msg: `File ${path} not present`, path };
-        // In check mode an earlier task may create the file: plan the edit on an empty one.
-        if (!args.create && !ctx.check) return failed(`Path ${path} does not exist !`, { path, rc: 257 });
-      }
-      const original = state.content?.toString('utf8') ?? '';
-      const content = editBlock(original, args);
-      const outcome = await convergeFile(ctx, {
-        state,
-        umask,
-        content: Buffer.from(content, 'utf8'),
-        attributes: { mode: args.mode, owner: args.owner, group: args.group },
-        backup: args.backup,
-      });
-      let msg = '';
-      if (outcome.contentChanged) msg = !state.exists ? 'File created' : args.state === 'absent' || args.block === '' ? 'Block removed' : 'Block inserted';
-      const result: ModuleResult = { changed: outcome.changed, msg: attributesMessage(msg, outcome.attributesChanged), path };
-      if (outcome.backupFile) result.backup = outcome.backupFile;
-      if (outcome.diff.length > 0) result.diff = outcome.diff;
-      return result;
-    }),
-};
+  read: (args, ctx) => readForEdit(ctx, args.path),
+  plan(args, { file, umask, createdEarlier }) {
+    const path = args.path;
+    if (!file.exists) {
+      if (args.state === 'absent') return { changed: false, result: { msg: `File ${path} not present`, path } };
+      if (!args.create && !createdEarlier) return { changed: false, result: { failed: true, msg: `Path ${path} does not exist !`, path, rc: 257 } };
+    }
+    const original = file.content?.toString('utf8') ?? '';
+    const content = editBlock(original, args);
+    const outcome = planFile({
+      state: file,
+      umask,
+      content: Buffer.from(content, 'utf8'),
+      attributes: { mode: args.mode, owner: args.owner, group: args.group },
+      backup: args.backup,
+      backupKey: 'backup',
+    });
+    let msg = '';
+    if (outcome.contentChanged) msg = !file.exists ? 'File created' : args.state === 'absent' || args.block === '' ? 'Block removed' : 'Block inserted';
+    return { changed: outcome.changed, result: { msg: attributesMessage(msg, outcome.attributesChanged), path }, diff: outcome.diff, changes: outcome.changes };
+  },
+  assume: assumeCreated,
+});

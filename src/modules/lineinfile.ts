@@ -1,8 +1,9 @@
 /** `lineinfile`: ensure one line is present (or absent) in a text file, Ansible's rules. */
 import { z } from 'zod';
-import type { Module, ModuleContext, ModuleResult } from './types.js';
+import { defineModule } from '../engine/apply.js';
+import type { ReadContext } from './types.js';
 import { bool, mode, moduleArgs, name, path, str } from './args.js';
-import { convergeFile, failed, readPaths, reportFailures, RemoteError, type PathState } from './remote-file.js';
+import { planFile, readPaths, RemoteError, type PathState } from './remote-file.js';
 
 export const lineinfileArgs = moduleArgs(
   {
@@ -134,43 +135,53 @@ export function attributesMessage(msg: string, attributesChanged: boolean): stri
   return msg ? `${msg} and ownership, perms or SE linux context changed` : 'ownership, perms or SE linux context changed';
 }
 
+/** A text file as read for editing; `createdEarlier`: taken as made (empty) by an earlier task. */
+export interface EditState {
+  file: PathState;
+  umask: number;
+  createdEarlier?: boolean;
+}
+
 /** Read a text file for editing (one exec): its state, or why it cannot be edited. */
-export async function readForEdit(ctx: ModuleContext, path: string): Promise<{ state: PathState; umask: number }> {
+export async function readForEdit(ctx: ReadContext, path: string): Promise<EditState> {
   const read = await readPaths(ctx, [{ path, follow: true, content: true }]);
   const state = read.states[0]!;
   if (state.exists && (state.kind === 'directory' || state.targetKind === 'directory')) {
     throw new RemoteError(`path ${path} is a directory, expected a file`);
   }
   if (state.exists && !state.content) throw new RemoteError(`${path} is too large to edit (over 4 MiB) or unreadable`);
-  return { state, umask: read.umask };
+  return { file: state, umask: read.umask };
 }
 
-export const lineinfileModule: Module<LineinfileArgs> = {
+/** A file to edit that is missing may be one an earlier task creates: edit it as empty. */
+export function assumeCreated(state: EditState): EditState | undefined {
+  return state.file.exists ? undefined : { ...state, file: { ...state.file, parentExists: true }, createdEarlier: true };
+}
+
+export const lineinfileModule = defineModule({
   name: 'lineinfile',
   schema: lineinfileArgs,
-  run: (args, ctx) =>
-    reportFailures(async () => {
-      const path = args.path;
-      const { state, umask } = await readForEdit(ctx, path);
-      if (!state.exists) {
-        if (args.state === 'absent') return { changed: false, msg: 'file not present', path };
-        // In check mode an earlier task may create the file: plan the edit on an empty one.
-        if (!args.create && !ctx.check) return failed(`Destination ${path} does not exist !`, { path, rc: 257 });
-      }
-      const original = state.content?.toString('utf8') ?? '';
-      const edit = editLines(original, args);
-      const outcome = await convergeFile(ctx, {
-        state,
-        umask,
-        content: Buffer.from(edit.content, 'utf8'),
-        attributes: { mode: args.mode, owner: args.owner, group: args.group },
-        backup: args.backup,
-      });
-      const msg = attributesMessage(edit.changed ? edit.msg : '', outcome.attributesChanged);
-      const result: ModuleResult = { changed: outcome.changed, msg, path };
-      if (edit.found !== undefined) result.found = edit.found;
-      if (outcome.backupFile) result.backup = outcome.backupFile;
-      if (outcome.diff.length > 0) result.diff = outcome.diff;
-      return result;
-    }),
-};
+  read: (args, ctx) => readForEdit(ctx, args.path),
+  plan(args, { file, umask, createdEarlier }) {
+    const path = args.path;
+    if (!file.exists) {
+      if (args.state === 'absent') return { changed: false, result: { msg: 'file not present', path } };
+      if (!args.create && !createdEarlier) return { changed: false, result: { failed: true, msg: `Destination ${path} does not exist !`, path, rc: 257 } };
+    }
+    const original = file.content?.toString('utf8') ?? '';
+    const edit = editLines(original, args);
+    const outcome = planFile({
+      state: file,
+      umask,
+      content: Buffer.from(edit.content, 'utf8'),
+      attributes: { mode: args.mode, owner: args.owner, group: args.group },
+      backup: args.backup,
+      backupKey: 'backup',
+    });
+    const msg = attributesMessage(edit.changed ? edit.msg : '', outcome.attributesChanged);
+    const result: Record<string, unknown> = { msg, path };
+    if (edit.found !== undefined) result.found = edit.found;
+    return { changed: outcome.changed, result, diff: outcome.diff, changes: outcome.changes };
+  },
+  assume: assumeCreated,
+});

@@ -1,13 +1,14 @@
 /**
- * What the file modules share: reading the state of remote paths in one exec, writing a
- * file atomically in one more, modes (octal and symbolic) and ownership.
+ * What the file modules share: reading the state of remote paths in one exec, planning a
+ * file's content and attributes, the atomic write the engine makes of it, modes (octal
+ * and symbolic) and ownership.
  *
  * Only POSIX sh and coreutils are assumed on the host. Every value that enters a script
  * goes through `quote`.
  */
 import { createHash } from 'node:crypto';
 import { quote } from '../transport/quote.js';
-import type { FileDiff, ModuleContext, ModuleResult } from './types.js';
+import type { Change, FileDiff, ModuleResult, Plan, ReadContext } from './types.js';
 
 /** Files up to this size come back whole (for the diff); larger ones by sha256 only. */
 export const CONTENT_LIMIT = 4 * 1024 * 1024;
@@ -184,7 +185,7 @@ function parseSection(path: string, text: string): PathState {
 }
 
 /** Read the state of several paths in ONE exec; `extra` is more reading in the same exec. */
-export async function readPaths(ctx: ModuleContext, requests: ProbeRequest[], extra?: string): Promise<RemoteRead> {
+export async function readPaths(ctx: ReadContext, requests: ProbeRequest[], extra?: string): Promise<RemoteRead> {
   const script = [
     'printf umask=; umask',
     ...requests.map(probeSection),
@@ -225,14 +226,9 @@ export function failed(msg: string, extra: Record<string, unknown> = {}): Module
   return { changed: false, failed: true, msg, ...extra };
 }
 
-/** Turn a thrown RemoteError (or a bad mode) into a failed result; rethrow anything else. */
-export async function reportFailures(run: () => Promise<ModuleResult>): Promise<ModuleResult> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof RemoteError || error instanceof ModeError) return failed(error.message);
-    throw error;
-  }
+/** A plan that fails the task with `msg`. */
+export function failure(msg: string, extra: Record<string, unknown> = {}): Plan {
+  return { changed: false, result: { failed: true, msg, ...extra } };
 }
 
 // ---------------------------------------------------------------- modes
@@ -442,7 +438,7 @@ export function writeScript(request: WriteRequest): string {
 }
 
 /** Write a file atomically in ONE exec; returns the backup path when one was made. */
-export async function writeFile(ctx: ModuleContext, request: WriteRequest): Promise<{ backupFile?: string }> {
+export async function writeFile(ctx: ReadContext, request: WriteRequest): Promise<{ backupFile?: string }> {
   const result = await ctx.exec(writeScript(request), { stdin: request.content });
   if (result.code !== 0) {
     throw new RemoteError(`writing ${request.path} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);
@@ -501,6 +497,8 @@ export interface FileTarget {
    * resolves to (lineinfile, blockinfile, copy with follow: yes). Default 'follow'.
    */
   links?: 'replace' | 'follow';
+  /** The result key naming a backup made (copy: backup_file; lineinfile: backup). */
+  backupKey?: string;
 }
 
 export interface FileOutcome {
@@ -511,7 +509,8 @@ export interface FileOutcome {
   attributesChanged: boolean;
   mode: number;
   diff: FileDiff[];
-  backupFile?: string;
+  /** The write (or the attribute change) that makes it so; none when nothing changes. */
+  changes: Change[];
 }
 
 function sameContent(state: PathState, content: Buffer): boolean {
@@ -522,10 +521,10 @@ function sameContent(state: PathState, content: Buffer): boolean {
 }
 
 /**
- * Bring one file to the wanted content and attributes: compare locally with what the read
- * returned, then (unless in check mode) change it in at most one exec.
+ * Plan one file's content and attributes: compare with what the read returned; the change
+ * is one atomic write, or one chmod/chown when only attributes differ.
  */
-export async function convergeFile(ctx: ModuleContext, target: FileTarget): Promise<FileOutcome> {
+export function planFile(target: FileTarget): FileOutcome {
   const { state, content } = target;
   // Replacing a link makes a new file: the link's target is neither compared nor changed.
   const replaceLink = state.kind === 'link' && target.links === 'replace' && target.force !== false;
@@ -536,9 +535,7 @@ export async function convergeFile(ctx: ModuleContext, target: FileTarget): Prom
   if (!replaceLink && state.exists && state.kind !== 'file' && state.targetKind !== 'file' && !(state.kind === 'link' && !state.targetKind)) {
     throw new RemoteError(`path ${path} exists and is not a regular file`);
   }
-  // In check mode the directory may be one an earlier task of the same run would create:
-  // report the file as created, which is what the real run will do if it does.
-  if (!state.exists && !state.parentExists && !target.makeParent && !ctx.check) {
+  if (!state.exists && !state.parentExists && !target.makeParent) {
     throw new RemoteError(`dest directory ${remoteDirname(path)} does not exist`);
   }
   const existing = state.exists && state.mode !== undefined && !replaceLink;
@@ -552,33 +549,33 @@ export async function convergeFile(ctx: ModuleContext, target: FileTarget): Prom
         : defaultFileMode(target.umask);
 
   const diff: FileDiff[] = [];
-  if (ctx.diff && contentChanged) diff.push({ path, before: state.exists ? diffText(state.content) : '', after: diffText(content) });
-  if (ctx.diff && attributes.changes.length > 0) diff.push(attributeDiff(path, attributes.changes));
-  const changed = contentChanged || attributes.changes.length > 0;
-  const outcome: FileOutcome = { path, changed, contentChanged, attributesChanged: attributes.changes.length > 0, mode, diff };
-  if (!changed || ctx.check) return outcome;
-
+  if (contentChanged) diff.push({ path, before: state.exists ? diffText(state.content) : '', after: diffText(content) });
+  if (attributes.changes.length > 0) diff.push(attributeDiff(path, attributes.changes));
+  const changes: Change[] = [];
   if (contentChanged) {
-    const written = await writeFile(ctx, {
-      path,
-      content,
-      mode,
-      owner: target.attributes.owner,
-      group: target.attributes.group,
-      keepIds: existing ? { uid: state.uid!, gid: state.gid! } : undefined,
-      backup: target.backup,
-      backupName: state.path,
-      makeParent: target.makeParent,
+    changes.push({
+      write: {
+        path,
+        content,
+        mode,
+        owner: target.attributes.owner,
+        group: target.attributes.group,
+        keepIds: existing ? { uid: state.uid!, gid: state.gid! } : undefined,
+        backup: target.backup,
+        backupName: state.path,
+        makeParent: target.makeParent,
+      },
+      backupKey: target.backupKey,
     });
-    outcome.backupFile = written.backupFile;
-  } else {
-    await changeAttributes(ctx, path, attributes, target.attributes);
+  } else if (attributes.changes.length > 0) {
+    changes.push(attributeChange(path, attributes, target.attributes));
   }
-  return outcome;
+  const changed = contentChanged || attributes.changes.length > 0;
+  return { path, changed, contentChanged, attributesChanged: attributes.changes.length > 0, mode, diff, changes };
 }
 
-/** Apply only the attributes that differ, in one exec. */
-export async function changeAttributes(ctx: ModuleContext, path: string, change: AttributeChange, wanted: Attributes, noDereference = false): Promise<void> {
+/** The one exec that applies only the attributes that differ. */
+export function attributeChange(path: string, change: AttributeChange, wanted: Attributes, noDereference = false): Change {
   const differs = (name: string) => change.changes.some((c) => c.name === name);
   const script = [
     `p=${quote(path)}`,
@@ -590,6 +587,10 @@ export async function changeAttributes(ctx: ModuleContext, path: string, change:
       noDereference,
     ),
   ].join('\n');
-  const result = await ctx.exec(script);
-  if (result.code !== 0) throw new RemoteError(`changing attributes of ${path} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);
+  return { run: script, error: (result) => `changing attributes of ${path} failed: ${firstLine(result.stderr) || `exit ${result.code}`}` };
+}
+
+/** A state read, as it is once an earlier task made the directory holding the path. */
+export function withParent(state: PathState): PathState | undefined {
+  return !state.exists && !state.parentExists ? { ...state, parentExists: true } : undefined;
 }

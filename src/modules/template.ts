@@ -2,10 +2,10 @@
 import type { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Module } from './types.js';
-import { putContent } from './copy.js';
-import { moduleArgs, bool, mode, name, path } from './args.js';
-import { failed, reportFailures } from './remote-file.js';
+import { defineModule } from '../engine/apply.js';
+import { bool, mode, moduleArgs, name, path } from './args.js';
+import { assumeDestParent, planPut, readDest } from './copy.js';
+import { RemoteError } from './remote-file.js';
 
 export const templateArgs = moduleArgs({
   src: path(),
@@ -19,21 +19,21 @@ export const templateArgs = moduleArgs({
 });
 export type TemplateArgs = z.infer<typeof templateArgs>;
 
-export const templateModule: Module<TemplateArgs> = {
+export const templateModule = defineModule({
   name: 'template',
   schema: templateArgs,
-  run: (args, ctx) =>
-    reportFailures(async () => {
-      const local = ctx.findLocalFile('templates', args.src);
-      let text: string;
-      try {
-        text = readFileSync(local, 'utf8');
-      } catch {
-        return failed(`template not found: ${args.src}`);
-      }
-      // Rendering errors are input errors (undefined variable, syntax): they carry the template's position.
-      const rendered = ctx.render(text, local);
-      const name = basename(args.src).replace(/\.(j2|hbs)$/, '');
-      return putContent(ctx, args, Buffer.from(rendered, 'utf8'), name);
-    }),
-};
+  async read(args, ctx) {
+    const local = ctx.findLocalFile('templates', args.src);
+    let text: string;
+    try {
+      text = readFileSync(local, 'utf8');
+    } catch {
+      throw new RemoteError(`template not found: ${args.src}`);
+    }
+    // Rendering errors are input errors (undefined variable, syntax): they carry the template's position.
+    const rendered = ctx.render(text, local);
+    return readDest(ctx, args, Buffer.from(rendered, 'utf8'), basename(args.src).replace(/\.(j2|hbs)$/, ''));
+  },
+  plan: (args, state) => planPut(args, state),
+  assume: assumeDestParent,
+});

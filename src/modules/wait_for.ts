@@ -6,9 +6,10 @@ import { z } from 'zod';
 import { int, moduleArgs, num, path, str } from './args.js';
 import { quote } from '../transport/quote.js';
 import { shellPath } from './remote-file.js';
-import type { Module } from './types.js';
+import { defineModule } from '../engine/apply.js';
 
-const waitForArgs = moduleArgs({
+const waitForArgs = moduleArgs(
+  {
   host: str().optional(),
   port: int().pipe(z.number().min(1).max(65535)).optional(),
   path: path().optional(),
@@ -20,7 +21,13 @@ const waitForArgs = moduleArgs({
   sleep: num().pipe(z.number().positive()).optional(),
   connect_timeout: int().pipe(z.number().positive()).optional(),
   msg: str().optional(),
-});
+  },
+  {
+    checks: [
+      [(args) => args.port !== undefined || args.path !== undefined || args.delay !== undefined || args.timeout !== undefined, 'wait_for needs port, path, delay or timeout'],
+    ],
+  },
+);
 type WaitForArgs = z.infer<typeof waitForArgs>;
 
 /** A shell test for "the port accepts connections", with what a bare host has. */
@@ -49,14 +56,12 @@ function conditionScript(args: WaitForArgs): string {
   return 'true';
 }
 
-export const waitForModule: Module<WaitForArgs> = {
+export const waitForModule = defineModule({
   name: 'wait_for',
   schema: waitForArgs,
-  async run(args, ctx) {
-    if (args.port === undefined && args.path === undefined && args.delay === undefined && args.timeout === undefined) {
-      return { changed: false, failed: true, msg: 'wait_for needs port, path, delay or timeout' };
-    }
-    if (ctx.check) return { changed: false, msg: 'not waiting in check mode' };
+  // It only waits: there is nothing to change, nor to tell without waiting.
+  ahead: 'nothing',
+  async act(args, ctx) {
     const timeout = args.timeout ?? 300;
     const sleep = args.sleep ?? 1;
     const started = Date.now();
@@ -74,4 +79,4 @@ done`;
     const what = args.path !== undefined ? `file ${args.path}` : args.port !== undefined ? `port ${args.port} on ${args.host ?? '127.0.0.1'}` : 'condition';
     return { changed: false, failed: true, elapsed, msg: args.msg ?? `Timeout when waiting for ${what} to be ${args.state ?? 'started'}` };
   },
-};
+});

@@ -5,7 +5,11 @@
 import { execFileSync } from 'node:child_process';
 import { argumentKinds, parseArguments, toBoolean } from '../../src/modules/args.js';
 import { findModule, modules } from '../../src/modules/index.js';
-import { resolveMode } from '../../src/modules/remote-file.js';
+import { resolveMode, shellPath } from '../../src/modules/remote-file.js';
+import { commandModule } from '../../src/modules/command.js';
+import { statModule } from '../../src/modules/stat.js';
+import type { Module, ModuleContext } from '../../src/modules/types.js';
+import { LocalTransport } from '../../src/transport/local.js';
 import { InputError } from '../../src/source.js';
 
 /** The smallest valid arguments of each module, and ones with which every boolean may be true. */
@@ -178,5 +182,43 @@ describe('unknown arguments', () => {
   test('a near miss gets a did-you-mean, and aliases are listed with their argument', () => {
     const error = unknownError('service', { name: 'x', enabeld: 'yes' });
     expect(error.hint).toMatch(/^did you mean 'enabled'\? allowed: name \(or service, unit\), state, enabled, /);
+  });
+});
+
+describe('paths: a leading ~ is expanded on the host, as the user the task runs as', () => {
+  const run = (module: Module, args: Record<string, unknown>, check = false) => {
+    const transport = new LocalTransport();
+    const ctx: ModuleContext = {
+      host: 'localhost',
+      exec: (script, options) => transport.exec(script, options),
+      check,
+      diff: false,
+      vars: {},
+      render: (text) => text,
+      findLocalFile: (_kind, name) => name,
+    };
+    return module.run(parseArguments(module, args), ctx);
+  };
+  const home = execFileSync('/bin/sh', ['-c', 'printf %s ~']).toString();
+
+  test.each([
+    ['~', '~'],
+    ['~/a b', "~/'a b'"],
+    ['~root/x', '~root/x'],
+    ['/a/~b', "'/a/~b'"],
+    ["~/it's", `~/'it'\\''s'`],
+    ['~$(reboot)', "'~$(reboot)'"],
+  ])('%s as a shell word: %s', (path, word) => {
+    expect(shellPath(path)).toBe(word);
+  });
+
+  test('stat reports the expanded path, as Ansible does', async () => {
+    expect((await run(statModule, { path: '~' })).stat).toMatchObject({ exists: true, isdir: true, path: home });
+    expect((await run(statModule, { path: '~/no such file here' })).stat).toEqual({ exists: false });
+  });
+
+  test('command creates/removes and chdir', async () => {
+    expect(await run(commandModule, { _raw: 'false', creates: '~' }, true)).toMatchObject({ changed: false, msg: 'skipped, since ~ exists' });
+    expect(await run(commandModule, { _raw: 'pwd', chdir: '~' })).toMatchObject({ rc: 0, stdout: home });
   });
 });
