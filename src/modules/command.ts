@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { bool, list, moduleArgs, path, str } from './args.js';
-import { command as quoteWords, quote } from '../transport/quote.js';
+import { command as quoteWords } from '../transport/quote.js';
 import { shellPath } from './remote-file.js';
 import { defineModule } from '../engine/apply.js';
 import type { ModuleResult, ReadContext } from './types.js';
