@@ -17,7 +17,8 @@ import { UnreachableError } from '../transport/types.js';
 import type { ConnectionPool } from './connections.js';
 import type { RunOptions } from './executor.js';
 import { extendVars, isUnsafe, lazyVars, markUnsafe, materialize, readsUnsafe, unsafeBinding, unsafeVars } from './vars.js';
-import { validate } from '../playbook/validate.js';
+import { parseArguments } from '../modules/args.js';
+import { runModule } from './apply.js';
 
 export interface HostState {
   name: string;
@@ -161,7 +162,7 @@ async function transportFor(task: ModuleTask, host: HostState, vars: Vars, ctx: 
 async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayContext): Promise<{ result: ModuleResult; delegatedTo?: string }> {
   const { value: renderedArgs, unsafe: argsUnsafe } = readsUnsafe(() => materialize(renderValue(task.args, vars, task.pos)));
   const rendered = stripOmitted(renderedArgs);
-  const args = validate(task.module.schema, rendered, `${task.module.name} arguments`, { fallbackPos: task.pos });
+  const args = parseArguments(task.module, rendered, task.pos);
   const { transport, delegatedTo } = await transportFor(task, host, vars, ctx);
   const become = task.become ?? ctx.play.become ?? ctx.options.become ?? truthyVar(vars.ansible_become);
   const becomeUser = become ? (task.becomeUser ?? ctx.play.becomeUser ?? ctx.options.becomeUser ?? strVar(vars.ansible_become_user) ?? 'root') : undefined;
@@ -186,11 +187,12 @@ async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
   const delay = Number(task.delay === undefined ? 5 : renderString(String(task.delay), vars));
   let result: ModuleResult = { changed: false };
   for (let attempt = 1; ; attempt++) {
-    result = await task.module.run(args, moduleContext);
-    // A module that did not run (a command in check mode) has nothing to judge; a real run
-    // would report it changed unless a changed_when says otherwise, so check mode does too.
-    if (result.skipped) {
-      if (result.would_run && !task.changedWhen) result = { changed: true, msg: result.msg };
+    const run = await runModule(task.module, args, moduleContext);
+    result = run.result;
+    // A module check mode could not run (a command) has nothing for changed_when to judge:
+    // it is reported as the change a real run reports, or skipped when changed_when would decide.
+    if (!run.ran) {
+      if (task.changedWhen) result = { changed: false, skipped: true, msg: result.msg };
       break;
     }
     result = classify(task, result, vars);

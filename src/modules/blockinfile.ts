@@ -1,29 +1,31 @@
 /** `blockinfile`: a marked block of lines in a text file, inserted, replaced or removed. */
 import { z } from 'zod';
-import type { Module, ModuleResult } from './types.js';
-import { attributesMessage, pythonRegex, readForEdit } from './lineinfile.js';
-import { convergeFile, failed, flag, modeArg, reportFailures, text } from './remote-file.js';
+import { defineModule } from '../engine/apply.js';
+import { assumeCreated, attributesMessage, pythonRegex, readForEdit } from './lineinfile.js';
+import { bool, mode, moduleArgs, name, path, str } from './args.js';
+import { planFile } from './remote-file.js';
 
-export const blockinfileArgs = z
-  .strictObject({
-    path: z.string().min(1).optional(),
-    dest: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
-    block: text.default(''),
-    marker: z.string().default('# {mark} ANSIBLE MANAGED BLOCK'),
-    marker_begin: z.string().default('BEGIN'),
-    marker_end: z.string().default('END'),
-    insertafter: z.string().min(1).optional(),
-    insertbefore: z.string().min(1).optional(),
+export const blockinfileArgs = moduleArgs(
+  {
+    path: path(),
+    block: str().default(''),
+    marker: str().default('# {mark} ANSIBLE MANAGED BLOCK'),
+    marker_begin: str().default('BEGIN'),
+    marker_end: str().default('END'),
+    insertafter: name().optional(),
+    insertbefore: name().optional(),
     state: z.enum(['present', 'absent']).default('present'),
-    create: flag.default(false),
-    backup: flag.default(false),
-    mode: modeArg.optional(),
-    owner: z.string().min(1).optional(),
-    group: z.string().min(1).optional(),
-  })
-  .refine((args) => args.path ?? args.dest ?? args.name, { message: 'path is required (also accepted as dest or name)' })
-  .refine((args) => !(args.insertafter && args.insertbefore), { message: 'insertafter and insertbefore are mutually exclusive' });
+    create: bool().default(false),
+    backup: bool().default(false),
+    mode: mode().optional(),
+    owner: name().optional(),
+    group: name().optional(),
+  },
+  {
+    aliases: { path: ['dest', 'destfile', 'name'], block: ['content'] },
+    checks: [[(args) => !(args.insertafter && args.insertbefore), 'insertafter and insertbefore are mutually exclusive']],
+  },
+);
 export type BlockinfileArgs = z.infer<typeof blockinfileArgs>;
 
 /** Ansible's blockinfile algorithm: remove the old block (between markers), insert the new one. */
@@ -62,33 +64,29 @@ export function editBlock(original: string, args: BlockinfileArgs): string {
   return lines.join('');
 }
 
-export const blockinfileModule: Module<BlockinfileArgs> = {
+export const blockinfileModule = defineModule({
   name: 'blockinfile',
-  aliases: ['ansible.builtin.blockinfile'],
   schema: blockinfileArgs,
-  run: (args, ctx) =>
-    reportFailures(async () => {
-      const path = (args.path ?? args.dest ?? args.name)!;
-      const { state, umask } = await readForEdit(ctx, path);
-      if (!state.exists) {
-        if (args.state === 'absent') return { changed: false, msg: `File ${path} not present`, path };
-        // In check mode an earlier task may create the file: plan the edit on an empty one.
-        if (!args.create && !ctx.check) return failed(`Path ${path} does not exist !`, { path, rc: 257 });
-      }
-      const original = state.content?.toString('utf8') ?? '';
-      const content = editBlock(original, args);
-      const outcome = await convergeFile(ctx, {
-        state,
-        umask,
-        content: Buffer.from(content, 'utf8'),
-        attributes: { mode: args.mode, owner: args.owner, group: args.group },
-        backup: args.backup,
-      });
-      let msg = '';
-      if (outcome.contentChanged) msg = !state.exists ? 'File created' : args.state === 'absent' || args.block === '' ? 'Block removed' : 'Block inserted';
-      const result: ModuleResult = { changed: outcome.changed, msg: attributesMessage(msg, outcome.attributesChanged), path };
-      if (outcome.backupFile) result.backup = outcome.backupFile;
-      if (outcome.diff.length > 0) result.diff = outcome.diff;
-      return result;
-    }),
-};
+  read: (args, ctx) => readForEdit(ctx, args.path),
+  plan(args, { file, umask, createdEarlier }) {
+    const path = args.path;
+    if (!file.exists) {
+      if (args.state === 'absent') return { changed: false, result: { msg: `File ${path} not present`, path } };
+      if (!args.create && !createdEarlier) return { changed: false, result: { failed: true, msg: `Path ${path} does not exist !`, path, rc: 257 } };
+    }
+    const original = file.content?.toString('utf8') ?? '';
+    const content = editBlock(original, args);
+    const outcome = planFile({
+      state: file,
+      umask,
+      content: Buffer.from(content, 'utf8'),
+      attributes: { mode: args.mode, owner: args.owner, group: args.group },
+      backup: args.backup,
+      backupKey: 'backup',
+    });
+    let msg = '';
+    if (outcome.contentChanged) msg = !file.exists ? 'File created' : args.state === 'absent' || args.block === '' ? 'Block removed' : 'Block inserted';
+    return { changed: outcome.changed, result: { msg: attributesMessage(msg, outcome.attributesChanged), path }, diff: outcome.diff, changes: outcome.changes };
+  },
+  assume: assumeCreated,
+});

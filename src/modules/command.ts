@@ -1,21 +1,26 @@
 /**
- * `command` and `shell`: run a program on the host. `creates`/`removes` are checked in the
- * same round trip as the command itself, so a skipped command costs one exec, not two.
+ * `command` and `shell`: run a program on the host. What it changes is only known by
+ * running it. `creates`/`removes` are checked in the same round trip as the command
+ * itself, so a skipped command costs one exec, not two.
  */
 import { z } from 'zod';
-import { command as quoteWords, quote } from '../transport/quote.js';
-import type { Module, ModuleContext, ModuleResult } from './types.js';
+import { bool, list, moduleArgs, path, str } from './args.js';
+import { command as quoteWords } from '../transport/quote.js';
+import { shellPath } from './remote-file.js';
+import { defineModule } from '../engine/apply.js';
+import type { ModuleResult, ReadContext } from './types.js';
 
-const commandArgs = z.strictObject({
-  _raw: z.string().optional(),
-  cmd: z.string().optional(),
-  argv: z.array(z.union([z.string(), z.number()])).optional(),
-  creates: z.string().optional(),
-  removes: z.string().optional(),
-  chdir: z.string().optional(),
-  stdin: z.string().optional(),
-  executable: z.string().optional(),
-  strip_empty_ends: z.boolean().optional(),
+const commandArgs = moduleArgs({
+  _raw: str().optional(),
+  cmd: str().optional(),
+  argv: list(str()).optional(),
+  creates: path().optional(),
+  removes: path().optional(),
+  chdir: path().optional(),
+  stdin: str().optional(),
+  stdin_add_newline: bool().default(true),
+  executable: str().optional(),
+  strip_empty_ends: bool().default(true),
 });
 type CommandArgs = z.infer<typeof commandArgs>;
 
@@ -52,7 +57,14 @@ export function splitWords(text: string): string[] {
 
 const SKIP_MARK = '__tsrun_skip__';
 
-async function runCommand(args: CommandArgs, ctx: ModuleContext, useShell: boolean): Promise<ModuleResult> {
+function guardsOf(args: CommandArgs): string[] {
+  const guards: string[] = [];
+  if (args.creates) guards.push(`if [ -e ${shellPath(args.creates)} ]; then echo ${SKIP_MARK}creates; exit 0; fi`);
+  if (args.removes) guards.push(`if [ ! -e ${shellPath(args.removes)} ]; then echo ${SKIP_MARK}removes; exit 0; fi`);
+  return guards;
+}
+
+async function runCommand(args: CommandArgs, ctx: ReadContext, useShell: boolean): Promise<ModuleResult> {
   const text = args.cmd ?? args._raw;
   let program: string;
   if (args.argv) program = quoteWords(...args.argv);
@@ -60,28 +72,17 @@ async function runCommand(args: CommandArgs, ctx: ModuleContext, useShell: boole
   else if (useShell) program = args.executable ? quoteWords(args.executable, '-c', text) : text;
   else program = quoteWords(...splitWords(text));
 
-  const guards: string[] = [];
-  if (args.creates) guards.push(`if [ -e ${quote(args.creates)} ]; then echo ${SKIP_MARK}creates; exit 0; fi`);
-  if (args.removes) guards.push(`if [ ! -e ${quote(args.removes)} ]; then echo ${SKIP_MARK}removes; exit 0; fi`);
-
-  if (ctx.check) {
-    // In check mode a command does not run; with creates/removes we can still tell exactly.
-    // `would_run` lets the engine report the change a real run would (when no changed_when judges it).
-    if (guards.length === 0) return { changed: false, skipped: true, would_run: true, msg: 'command would run (not run in check mode)' };
-    const result = await ctx.exec(`${guards.join('\n')}\necho run`);
-    if (result.stdout.startsWith(SKIP_MARK)) return { changed: false, rc: 0, msg: skipMessage(args, result.stdout) };
-    return { changed: true, msg: 'command would run' };
-  }
-
-  const chdir = args.chdir ? `cd ${quote(args.chdir)} || exit 1\n` : '';
+  // creates/removes are checked in the same exec as the command itself.
+  const guards = guardsOf(args);
+  const chdir = args.chdir ? `cd ${shellPath(args.chdir)} || exit 1\n` : '';
   const body = useShell && !args.argv && !args.executable ? `${chdir}${program}` : `${chdir}exec ${program}`;
   const script = guards.length ? `${guards.join('\n')}\n${body}` : body;
   const started = Date.now();
-  const result = await ctx.exec(script, args.stdin !== undefined ? { stdin: args.stdin + '\n' } : undefined);
+  const result = await ctx.exec(script, args.stdin !== undefined ? { stdin: args.stdin_add_newline ? `${args.stdin}\n` : args.stdin } : undefined);
   if (guards.length && result.code === 0 && result.stdout.startsWith(SKIP_MARK)) {
     return { changed: false, rc: 0, stdout: '', stderr: '', msg: skipMessage(args, result.stdout) };
   }
-  const strip = args.strip_empty_ends ?? true;
+  const strip = args.strip_empty_ends;
   const stdout = strip ? result.stdout.replace(/\n+$/, '') : result.stdout;
   const stderr = strip ? result.stderr.replace(/\n+$/, '') : result.stderr;
   return {
@@ -98,22 +99,30 @@ async function runCommand(args: CommandArgs, ctx: ModuleContext, useShell: boole
   };
 }
 
+/** Without running the command: creates/removes tell whether it would run at all. */
+async function ahead(args: CommandArgs, ctx: ReadContext): Promise<ModuleResult | 'changes'> {
+  const guards = guardsOf(args);
+  if (guards.length === 0) return 'changes';
+  const result = await ctx.exec(`${guards.join('\n')}\necho run`);
+  return result.stdout.startsWith(SKIP_MARK) ? { changed: false, rc: 0, msg: skipMessage(args, result.stdout) } : 'changes';
+}
+
 function skipMessage(args: CommandArgs, stdout: string): string {
   return stdout.startsWith(`${SKIP_MARK}creates`) ? `skipped, since ${args.creates} exists` : `skipped, since ${args.removes} does not exist`;
 }
 
-export const commandModule: Module<CommandArgs> = {
+export const commandModule = defineModule({
   name: 'command',
-  aliases: ['ansible.builtin.command', 'ansible.legacy.command'],
   schema: commandArgs,
   freeForm: true,
-  run: (args, ctx) => runCommand(args, ctx, false),
-};
+  act: (args, ctx) => runCommand(args, ctx, false),
+  ahead,
+});
 
-export const shellModule: Module<CommandArgs> = {
+export const shellModule = defineModule({
   name: 'shell',
-  aliases: ['ansible.builtin.shell', 'ansible.legacy.shell'],
   schema: commandArgs,
   freeForm: true,
-  run: (args, ctx) => runCommand(args, ctx, true),
-};
+  act: (args, ctx) => runCommand(args, ctx, true),
+  ahead,
+});

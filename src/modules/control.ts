@@ -1,81 +1,66 @@
 /** Modules that run on the controller only: debug, assert, fail, set_fact. */
 import { z } from 'zod';
+import { bool, int, moduleArgs, str } from './args.js';
 import { evaluateCondition, evaluateExpression } from '../template/index.js';
-import type { Module } from './types.js';
+import { defineModule } from '../engine/apply.js';
 
-const debugArgs = z.strictObject({
+const debugArgs = moduleArgs({
   msg: z.unknown().optional(),
-  var: z.string().optional(),
-  verbosity: z.number().int().optional(),
+  var: str().optional(),
+  verbosity: int().optional(),
 });
 
-export const debugModule: Module<z.infer<typeof debugArgs>> = {
+export const debugModule = defineModule({
   name: 'debug',
-  aliases: ['ansible.builtin.debug'],
   schema: debugArgs,
   local: true,
-  async run(args, ctx) {
-    if (args.var !== undefined) {
-      return { changed: false, [args.var]: evaluateExpression(args.var, ctx.vars, ctx.taskPos) };
-    }
-    return { changed: false, msg: args.msg ?? 'Hello world!' };
-  },
-};
-
-const conditionList = z.union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()]))]);
-const assertArgs = z.strictObject({
-  that: conditionList,
-  fail_msg: z.string().optional(),
-  msg: z.string().optional(),
-  success_msg: z.string().optional(),
-  quiet: z.boolean().optional(),
+  // The variable's value is read from the task's variables.
+  read: async (args, ctx) => (args.var !== undefined ? evaluateExpression(args.var, ctx.vars, ctx.taskPos) : undefined),
+  plan: (args, value: unknown) => ({ changed: false, result: args.var !== undefined ? { [args.var]: value } : { msg: args.msg ?? 'Hello world!' } }),
 });
 
-export const assertModule: Module<z.infer<typeof assertArgs>> = {
+const conditionList = z.union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()]))]);
+const assertArgs = moduleArgs(
+  {
+    that: conditionList,
+    fail_msg: str().optional(),
+    success_msg: str().optional(),
+    quiet: bool().optional(),
+  },
+  { aliases: { fail_msg: ['msg'] } },
+);
+
+export const assertModule = defineModule({
   name: 'assert',
-  aliases: ['ansible.builtin.assert'],
   schema: assertArgs,
   local: true,
-  async run(args, ctx) {
-    const conditions = Array.isArray(args.that) ? args.that : [args.that];
-    for (const condition of conditions) {
-      if (!evaluateCondition(condition, ctx.vars, ctx.taskPos)) {
-        return {
-          changed: false,
-          failed: true,
-          assertion: condition,
-          evaluated_to: false,
-          msg: args.fail_msg ?? args.msg ?? `Assertion failed: ${String(condition)}`,
-        };
-      }
-    }
-    return { changed: false, msg: args.success_msg ?? 'All assertions passed' };
+  // The first condition that does not hold, if any.
+  read: async (args, ctx) => (Array.isArray(args.that) ? args.that : [args.that]).find((condition) => !evaluateCondition(condition, ctx.vars, ctx.taskPos)),
+  plan(args, failing: string | boolean | undefined) {
+    if (failing === undefined) return { changed: false, result: { msg: args.success_msg ?? 'All assertions passed' } };
+    return { changed: false, result: { failed: true, assertion: failing, evaluated_to: false, msg: args.fail_msg ?? `Assertion failed: ${String(failing)}` } };
   },
-};
+});
 
-const failArgs = z.strictObject({ msg: z.string().optional() });
+const failArgs = moduleArgs({ msg: str().optional() });
 
-export const failModule: Module<z.infer<typeof failArgs>> = {
+export const failModule = defineModule({
   name: 'fail',
-  aliases: ['ansible.builtin.fail'],
   schema: failArgs,
   local: true,
-  async run(args) {
-    return { changed: false, failed: true, msg: args.msg ?? 'Failed as requested from task' };
-  },
-};
+  plan: (args) => ({ changed: false, result: { failed: true, msg: args.msg ?? 'Failed as requested from task' } }),
+});
 
 const setFactArgs = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.unknown());
 
-export const setFactModule: Module<z.infer<typeof setFactArgs>> = {
+export const setFactModule = defineModule({
   name: 'set_fact',
-  aliases: ['ansible.builtin.set_fact'],
   schema: setFactArgs,
   local: true,
-  async run(args) {
+  plan(args) {
     const { cacheable: _cacheable, ...facts } = args;
     void _cacheable;
     // The engine stores `ansible_facts` of a result as host facts, as Ansible does.
-    return { changed: false, ansible_facts: facts };
+    return { changed: false, result: { ansible_facts: facts } };
   },
-};
+});

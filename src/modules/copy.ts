@@ -2,58 +2,79 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
-import type { Module, ModuleContext, ModuleResult } from './types.js';
-import { contentArg, convergeFile, failed, flag, formatMode, modeArg, readPaths, remoteJoin, reportFailures, sha1 } from './remote-file.js';
+import { defineModule } from '../engine/apply.js';
+import type { Plan, ReadContext } from './types.js';
+import { moduleArgs, bool, mode, name, path } from './args.js';
+import { formatMode, planFile, readPaths, RemoteError, remoteJoin, sha1, withParent, type RemoteRead } from './remote-file.js';
 
-export const copyArgs = z
-  .strictObject({
+/** copy's `content`: text, or structured data written as JSON (as Ansible does). */
+const contentArg = z
+  .union([z.string(), z.number(), z.boolean(), z.array(z.unknown()), z.record(z.string(), z.unknown())])
+  .transform((value) => (typeof value === 'object' ? JSON.stringify(value) : String(value)));
+
+export const copyArgs = moduleArgs(
+  {
     content: contentArg.optional(),
-    src: z.string().min(1).optional(),
-    dest: z.string().min(1),
-    mode: modeArg.optional(),
-    owner: z.string().min(1).optional(),
-    group: z.string().min(1).optional(),
-    backup: flag.default(false),
-    force: flag.default(true),
+    src: path().optional(),
+    dest: path(),
+    mode: mode().optional(),
+    owner: name().optional(),
+    group: name().optional(),
+    backup: bool().default(false),
+    force: bool().default(true),
     /** A symlink at dest: write the file it points at (yes), or replace the link (no). */
-    follow: flag.default(false),
-  })
-  .refine((args) => (args.content === undefined) !== (args.src === undefined), {
-    message: 'exactly one of content or src is required',
-  });
+    follow: bool().default(false),
+  },
+  { checks: [[(args) => (args.content === undefined) !== (args.src === undefined), 'exactly one of content or src is required']] },
+);
 export type CopyArgs = z.infer<typeof copyArgs>;
 
-/** What both copy and template do once the new content is known. */
-export async function putContent(
-  ctx: ModuleContext,
-  args: { dest: string; mode?: string | number; owner?: string; group?: string; backup: boolean; force?: boolean; follow?: boolean },
-  content: Buffer,
+/** What both copy and template need: the new content, and dest (and dest/<name>) as read. */
+export interface PutState {
+  content: Buffer;
   /** Name used when `dest` is a directory or ends with '/'. */
-  sourceName: string | undefined,
-): Promise<ModuleResult> {
+  sourceName?: string;
+  read: RemoteRead;
+}
+
+export interface PutArgs {
+  dest: string;
+  mode?: string | number;
+  owner?: string;
+  group?: string;
+  backup: boolean;
+  force?: boolean;
+  follow?: boolean;
+}
+
+/** Read dest, and dest/<name> in case dest is a directory, in one exec. */
+export async function readDest(ctx: ReadContext, args: PutArgs, content: Buffer, sourceName: string | undefined): Promise<PutState> {
   const intoDirectory = args.dest.endsWith('/');
-  if (intoDirectory && !sourceName) return failed(`can not use content with a dir as dest: ${args.dest}`);
-  const candidate = sourceName ? remoteJoin(args.dest, sourceName) : undefined;
-  // One read covers both the dest itself and dest/<name>, in case dest is a directory.
+  if (intoDirectory && !sourceName) throw new RemoteError(`can not use content with a dir as dest: ${args.dest}`);
   const requests = [{ path: args.dest, follow: true, content: !intoDirectory }];
-  if (candidate) requests.push({ path: candidate, follow: true, content: true });
-  const read = await readPaths(ctx, requests);
+  if (sourceName) requests.push({ path: remoteJoin(args.dest, sourceName), follow: true, content: true });
+  return { content, sourceName, read: await readPaths(ctx, requests) };
+}
+
+/** What both copy and template do once the new content is known. */
+export function planPut(args: PutArgs, { content, read }: PutState): Plan {
+  const intoDirectory = args.dest.endsWith('/');
   const [destState, candidateState] = read.states;
   const useCandidate = intoDirectory || (destState!.exists && (destState!.kind === 'directory' || destState!.targetKind === 'directory'));
   const state = useCandidate && candidateState ? candidateState : destState!;
-  const outcome = await convergeFile(ctx, {
+  const outcome = planFile({
     state,
     umask: read.umask,
     content,
     attributes: { mode: args.mode, owner: args.owner, group: args.group },
     backup: args.backup,
+    backupKey: 'backup_file',
     force: args.force,
     makeParent: intoDirectory,
     // A dangling link is replaced even with follow: yes, as Ansible's copy does.
     links: args.follow && state.targetKind ? 'follow' : 'replace',
   });
-  const result: ModuleResult = {
-    changed: outcome.changed,
+  const result: Record<string, unknown> = {
     dest: outcome.path,
     // After the run the file holds the new content, or (force: no) what it held before.
     checksum: sha1(!outcome.contentChanged && state.content ? state.content : content),
@@ -62,26 +83,32 @@ export async function putContent(
   };
   if (args.owner) result.owner = args.owner;
   if (args.group) result.group = args.group;
-  if (outcome.backupFile) result.backup_file = outcome.backupFile;
-  if (outcome.diff.length > 0) result.diff = outcome.diff;
-  return result;
+  return { changed: outcome.changed, result, diff: outcome.diff, changes: outcome.changes };
 }
 
-export const copyModule: Module<CopyArgs> = {
+/** The read, as it is once an earlier task made the directories dest needs. */
+export function assumeDestParent(state: PutState): PutState | undefined {
+  const states = state.read.states.map((s) => withParent(s));
+  if (states.every((s) => s === undefined)) return undefined;
+  return { ...state, read: { ...state.read, states: state.read.states.map((s, i) => states[i] ?? s) } };
+}
+
+export const copyModule = defineModule({
   name: 'copy',
-  aliases: ['ansible.builtin.copy'],
   schema: copyArgs,
-  run: (args, ctx) =>
-    reportFailures(async () => {
-      if (args.content !== undefined) return putContent(ctx, args, Buffer.from(args.content, 'utf8'), undefined);
-      const local = ctx.findLocalFile('files', args.src!);
-      let content: Buffer;
-      try {
-        if (statSync(local).isDirectory()) return failed(`src ${local} is a directory; copying directories is not supported`);
-        content = readFileSync(local);
-      } catch {
-        return failed(`src file not found: ${args.src}`);
-      }
-      return putContent(ctx, args, content, basename(args.src!.replace(/\/+$/, '')));
-    }),
-};
+  async read(args, ctx) {
+    if (args.content !== undefined) return readDest(ctx, args, Buffer.from(args.content, 'utf8'), undefined);
+    const local = ctx.findLocalFile('files', args.src!);
+    let content: Buffer;
+    try {
+      if (statSync(local).isDirectory()) throw new RemoteError(`src ${local} is a directory; copying directories is not supported`);
+      content = readFileSync(local);
+    } catch (error) {
+      if (error instanceof RemoteError) throw error;
+      throw new RemoteError(`src file not found: ${args.src}`);
+    }
+    return readDest(ctx, args, content, basename(args.src!.replace(/\/+$/, '')));
+  },
+  plan: (args, state) => planPut(args, state),
+  assume: assumeDestParent,
+});

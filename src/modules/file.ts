@@ -1,22 +1,21 @@
 /** `file`: the state of a path (file, directory, touch, link, hard, absent) and its attributes. */
 import { z } from 'zod';
 import { quote } from '../transport/quote.js';
-import type { FileDiff, Module, ModuleResult } from './types.js';
+import { bool, mode, moduleArgs, name, path } from './args.js';
+import { defineModule } from '../engine/apply.js';
+import type { Change, FileDiff } from './types.js';
 import {
   attributeChanges,
   attributeCommands,
   attributeDiff,
-  failed,
   firstLine,
-  flag,
   formatMode,
-  modeArg,
   readPaths,
   RemoteError,
   remoteDirname,
   remoteJoin,
-  reportFailures,
   resolveMode,
+  shellPath,
   staleTempCleanup,
   tempPrefix,
   type AttributeChange,
@@ -25,23 +24,26 @@ import {
 
 const states = ['file', 'directory', 'touch', 'link', 'hard', 'absent'] as const;
 
-export const fileArgs = z
-  .strictObject({
-    path: z.string().min(1).optional(),
-    dest: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
+export const fileArgs = moduleArgs(
+  {
+    path: path(),
     state: z.enum(states).optional(),
-    src: z.string().min(1).optional(),
-    mode: modeArg.optional(),
-    owner: z.string().min(1).optional(),
-    group: z.string().min(1).optional(),
-    force: flag.default(false),
-    recurse: flag.default(false),
-    follow: flag.default(true),
-  })
-  .refine((args) => args.path ?? args.dest ?? args.name, { message: 'path is required (also accepted as dest or name)' })
-  .refine((args) => !(args.state === 'link' || args.state === 'hard') || args.src, { message: 'src is required for state link and hard' })
-  .refine((args) => !args.recurse || args.state === 'directory', { message: 'recurse requires state: directory' });
+    src: path().optional(),
+    mode: mode().optional(),
+    owner: name().optional(),
+    group: name().optional(),
+    force: bool().default(false),
+    recurse: bool().default(false),
+    follow: bool().default(true),
+  },
+  {
+    aliases: { path: ['dest', 'name'] },
+    checks: [
+      [(args) => !(args.state === 'link' || args.state === 'hard') || args.src, 'src is required for state link and hard'],
+      [(args) => !args.recurse || args.state === 'directory', 'recurse requires state: directory'],
+    ],
+  },
+);
 export type FileArgs = z.infer<typeof fileArgs>;
 
 type State = (typeof states)[number];
@@ -88,7 +90,7 @@ function newPathAttributes(args: FileArgs, defaultMode: number, isDirectory: boo
 function entriesScript(path: string): string {
   // Every entry below the directory, for `recurse`: mode|uid|gid|owner|group|type|name,
   // each ended by a NUL, as a name may hold newlines (and '|', which comes last).
-  return `if [ -d ${quote(path)} ]; then find ${quote(path)} -mindepth 1 -exec stat --printf '%a|%u|%g|%U|%G|%F|%n\\0' {} + 2>/dev/null; fi; echo @@entries-end`;
+  return `if [ -d ${shellPath(path)} ]; then find ${shellPath(path)} -mindepth 1 -exec stat --printf '%a|%u|%g|%U|%G|%F|%n\\0' {} + 2>/dev/null; fi; echo @@entries-end`;
 }
 
 interface Entry extends PathState {
@@ -248,43 +250,51 @@ function plan(path: string, state: State, target: PathState, source: PathState |
   }
 }
 
-/**
- * In check mode, a missing parent directory or link source may be one an earlier task of
- * the same run would create: plan as if it existed, so check mode predicts the real run.
- */
-function assumeEarlierTasksRan(target: PathState, source: PathState | undefined): void {
-  if (!target.exists) target.parentExists = true;
-  if (source && !source.exists) Object.assign(source, { exists: true, kind: 'file', parentExists: true });
+/** What the file module reads: the path, the link source (link, hard), the entries below (recurse). */
+export interface FileState {
+  target: PathState;
+  source?: PathState;
+  umask: number;
+  entries: Entry[];
 }
 
-export const fileModule: Module<FileArgs> = {
+export const fileModule = defineModule({
   name: 'file',
-  aliases: ['ansible.builtin.file'],
   schema: fileArgs,
-  run: (args, ctx) =>
-    reportFailures(async () => {
-      const path = (args.path ?? args.dest ?? args.name)!;
-      const requests = [{ path, follow: args.follow && args.state !== 'link' && args.state !== 'hard' }];
-      if (args.state === 'link') {
-        // A relative link is resolved from the link's own directory.
-        requests.push({ path: args.src!.startsWith('/') ? args.src! : remoteJoin(remoteDirname(path), args.src!), follow: true });
-      }
-      if (args.state === 'hard') requests.push({ path: args.src!, follow: true });
-      const read = await readPaths(ctx, requests, args.recurse ? entriesScript(path) : undefined);
-      const [target, source] = read.states;
-      const state: State = args.state ?? (target!.exists ? (target!.kind === 'directory' ? 'directory' : target!.kind === 'link' ? 'link' : 'file') : 'file');
-      if (!args.state && state === 'link') return { changed: false, path, state };
-      const entries = args.recurse ? parseEntries(read.extra) : [];
-      if (ctx.check) assumeEarlierTasksRan(target!, source);
-      const decided = plan(path, state, target!, source, args, read.umask, entries);
-      const result: ModuleResult = { changed: decided.changed, path, state: decided.state };
-      if (args.mode !== undefined && state !== 'link' && state !== 'absent') {
-        result.mode = formatMode(resolveMode(args.mode, target!.mode ?? 0o777 & ~read.umask, state === 'directory'));
-      }
-      if (ctx.diff && decided.diff.length > 0) result.diff = decided.diff;
-      if (!decided.changed || ctx.check) return result;
-      const outcome = await ctx.exec([`p=${quote(path)}`, ...decided.script].join('\n'));
-      if (outcome.code !== 0) return failed(`${state} ${path} failed: ${firstLine(outcome.stderr) || `exit ${outcome.code}`}`, { path });
-      return result;
-    }),
-};
+  async read(args, ctx): Promise<FileState> {
+    const requests = [{ path: args.path, follow: args.follow && args.state !== 'link' && args.state !== 'hard' }];
+    if (args.state === 'link') {
+      // A relative link is resolved from the link's own directory.
+      requests.push({ path: args.src!.startsWith('/') ? args.src! : remoteJoin(remoteDirname(args.path), args.src!), follow: true });
+    }
+    if (args.state === 'hard') requests.push({ path: args.src!, follow: true });
+    const read = await readPaths(ctx, requests, args.recurse ? entriesScript(args.path) : undefined);
+    const [target, source] = read.states;
+    return { target: target!, source, umask: read.umask, entries: args.recurse ? parseEntries(read.extra) : [] };
+  },
+  plan(args, { target, source, umask, entries }) {
+    // The path as the host read it (a `~` expanded).
+    const path = target.path;
+    const state: State = args.state ?? (target.exists ? (target.kind === 'directory' ? 'directory' : target.kind === 'link' ? 'link' : 'file') : 'file');
+    if (!args.state && state === 'link') return { changed: false, result: { path, state } };
+    const decided = plan(path, state, target, source, args, umask, entries);
+    const result: Record<string, unknown> = { path, state: decided.state };
+    if (args.mode !== undefined && state !== 'link' && state !== 'absent') {
+      result.mode = formatMode(resolveMode(args.mode, target.mode ?? 0o777 & ~umask, state === 'directory'));
+    }
+    const changes: Change[] = decided.changed
+      ? [{ run: [`p=${quote(path)}`, ...decided.script].join('\n'), error: (outcome) => `${state} ${path} failed: ${firstLine(outcome.stderr) || `exit ${outcome.code}`}` }]
+      : [];
+    return { changed: decided.changed, result, diff: decided.diff, changes };
+  },
+  // A missing parent directory or link source may be one an earlier task creates.
+  assume(state): FileState | undefined {
+    const { target, source } = state;
+    if (target.exists && (!source || source.exists)) return undefined;
+    return {
+      ...state,
+      target: target.exists ? target : { ...target, parentExists: true },
+      source: source && !source.exists ? { ...source, exists: true, kind: 'file' as const, parentExists: true } : source,
+    };
+  },
+});

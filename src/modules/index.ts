@@ -13,7 +13,7 @@ import { templateModule } from './template.js';
 import type { Module } from './types.js';
 import { waitForModule } from './wait_for.js';
 
-const modules: Module[] = [
+export const modules: readonly Module[] = [
   commandModule,
   shellModule,
   copyModule,
@@ -34,8 +34,13 @@ const modules: Module[] = [
 
 const byName = new Map<string, Module>();
 for (const module of modules) {
-  byName.set(module.name, module);
-  for (const alias of module.aliases ?? []) byName.set(alias, module);
+  const collection = module.collection ?? 'ansible.builtin';
+  for (const name of [module.name, ...(module.aliases ?? [])]) {
+    byName.set(name, module);
+    if (name.includes('.')) continue;
+    byName.set(`${collection}.${name}`, module);
+    if (collection === 'ansible.builtin') byName.set(`ansible.legacy.${name}`, module);
+  }
 }
 
 export function findModule(name: string): Module | undefined {

@@ -10,39 +10,46 @@ import { stringify } from 'yaml';
 import { InputError } from '../source.js';
 import { parseYaml } from '../yaml.js';
 import { z } from 'zod';
+import { bool, int, moduleArgs, path, str } from './args.js';
 import { command, quote } from '../transport/quote.js';
-import type { FileDiff, Module, ModuleContext, ModuleResult } from './types.js';
+import { defineModule } from '../engine/apply.js';
+import { failure, RemoteError, shellPath } from './remote-file.js';
+import type { FileDiff, Plan, ReadContext } from './types.js';
 
 const waitCondition = z.strictObject({
-  type: z.string(),
+  type: str(),
+  // A condition's status is the text True, False or Unknown; a YAML boolean is its text.
   status: z.union([z.string(), z.boolean()]).optional(),
-  reason: z.string().optional(),
+  reason: str().optional(),
 });
 
-const k8sArgs = z.strictObject({
-  state: z.enum(['present', 'absent']).optional(),
-  definition: z.unknown().optional(),
-  src: z.string().optional(),
-  template: z.union([z.string(), z.strictObject({ path: z.string() })]).optional(),
-  name: z.string().optional(),
-  namespace: z.string().optional(),
-  kind: z.string().optional(),
-  api_version: z.string().optional(),
-  apply: z.boolean().optional(),
-  server_side_apply: z.strictObject({ field_manager: z.string().optional(), force_conflicts: z.boolean().optional() }).optional(),
-  force: z.boolean().optional(),
-  wait: z.boolean().optional(),
-  wait_condition: waitCondition.optional(),
-  wait_timeout: z.coerce.number().int().positive().optional(),
-  wait_sleep: z.coerce.number().optional(),
-  kubeconfig: z.string().optional(),
-  context: z.string().optional(),
-  delete_options: z.unknown().optional(),
-  validate: z.unknown().optional(),
-});
-type K8sArgs = z.infer<typeof k8sArgs>;
+const k8sArgs = moduleArgs(
+  {
+    state: z.enum(['present', 'absent']).optional(),
+    definition: z.unknown().optional(),
+    src: path().optional(),
+    template: z.union([z.string(), z.strictObject({ path: path() })]).optional(),
+    name: str().optional(),
+    namespace: str().optional(),
+    kind: str().optional(),
+    api_version: str().optional(),
+    apply: bool().optional(),
+    server_side_apply: z.strictObject({ field_manager: str().optional(), force_conflicts: bool().optional() }).optional(),
+    force: bool().optional(),
+    wait: bool().optional(),
+    wait_condition: waitCondition.optional(),
+    wait_timeout: int().pipe(z.number().positive()).optional(),
+    wait_sleep: int().optional(),
+    kubeconfig: path().optional(),
+    context: str().optional(),
+    delete_options: z.unknown().optional(),
+    validate: z.unknown().optional(),
+  },
+  { aliases: { definition: ['resource_definition', 'inline'], api_version: ['api', 'version'] } },
+);
+export type K8sArgs = z.infer<typeof k8sArgs>;
 
-type K8sObject = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
+export type K8sObject = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
 
 const FIELD_MANAGER = 'tsrun';
 
@@ -67,7 +74,7 @@ function flatten(value: unknown, origin: string): K8sObject[] {
   return [object];
 }
 
-function desiredObjects(args: K8sArgs, ctx: ModuleContext): K8sObject[] {
+function desiredObjects(args: K8sArgs, ctx: ReadContext): K8sObject[] {
   let objects: K8sObject[];
   if (args.template !== undefined) {
     const path = ctx.findLocalFile('templates', typeof args.template === 'string' ? args.template : args.template.path);
@@ -124,7 +131,7 @@ function sortedJson(value: unknown): string {
 }
 
 const kubeSetup = (args: K8sArgs): string => {
-  const flags = [args.kubeconfig ? `--kubeconfig=${quote(args.kubeconfig)}` : '', args.context ? `--context=${quote(args.context)}` : ''].join(' ');
+  const flags = [args.kubeconfig ? `--kubeconfig ${shellPath(args.kubeconfig)}` : '', args.context ? `--context=${quote(args.context)}` : ''].join(' ');
   return `
 if command -v kubectl >/dev/null 2>&1; then KUBECTL=kubectl; elif command -v k3s >/dev/null 2>&1; then KUBECTL="k3s kubectl"; else echo "kubectl not found on this host" >&2; exit 127; fi
 if [ -z "\${KUBECONFIG:-}" ] && [ ! -f "$HOME/.kube/config" ] && [ -r /etc/rancher/k3s/k3s.yaml ]; then export KUBECONFIG=/etc/rancher/k3s/k3s.yaml; fi
@@ -155,31 +162,48 @@ function waitScript(args: K8sArgs, objects: K8sObject[]): string {
   return rollouts.join('\n') || 'true';
 }
 
-async function runK8s(args: K8sArgs, ctx: ModuleContext): Promise<ModuleResult> {
+/** What the k8s module reads: the objects wanted, and the cluster's current and dry-run views of them. */
+export interface K8sState {
+  objects: K8sObject[];
+  manifest: string;
+  current: string;
+  dryRun: string;
+  /** The namespaces the dry run did not find are taken as made by an earlier task. */
+  namespacesCreatedEarlier?: boolean;
+}
+
+const namespaceFlag = (args: K8sArgs): string => (args.namespace ? `-n ${quote(args.namespace)}` : '');
+const fieldManager = (args: K8sArgs): string => args.server_side_apply?.field_manager ?? FIELD_MANAGER;
+
+/** One exec: the current objects, and (present) what a server-side apply would make of them. */
+async function readK8s(args: K8sArgs, ctx: ReadContext): Promise<K8sState> {
   let objects: K8sObject[];
   try {
     objects = desiredObjects(args, ctx);
   } catch (error) {
-    return { changed: false, failed: true, msg: (error as Error).message };
+    throw new RemoteError((error as Error).message);
   }
   const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
-  const namespaceFlag = args.namespace ? `-n ${quote(args.namespace)}` : '';
-  const state = args.state ?? 'present';
-  const manager = args.server_side_apply?.field_manager ?? FIELD_MANAGER;
-
-  // Read: current objects, and (present) what a server-side apply would make of them.
   const readScript = `${kubeSetup(args)}
-k get -f "$f" ${namespaceFlag} -o json --ignore-not-found || exit 1
+k get -f "$f" ${namespaceFlag(args)} -o json --ignore-not-found || exit 1
 printf '${SEPARATOR}'
-${state === 'present' ? `k apply -f "$f" ${namespaceFlag} --server-side --force-conflicts --field-manager=${quote(manager)} --dry-run=server -o json 2>&1 || echo "__dry_run_failed__ $?"` : ''}`;
+${(args.state ?? 'present') === 'present' ? `k apply -f "$f" ${namespaceFlag(args)} --server-side --force-conflicts --field-manager=${quote(fieldManager(args))} --dry-run=server -o json 2>&1 || echo "__dry_run_failed__ $?"` : ''}`;
   const read = await ctx.exec(readScript, { stdin: manifest });
-  if (read.code !== 0) return { changed: false, failed: true, msg: `kubectl failed: ${(read.stderr || read.stdout).trim()}` };
-  const [currentText, dryRunText = ''] = read.stdout.split(SEPARATOR);
-  const current = new Map(listItems(currentText!).map((o) => [identity(o), comparable(o)]));
+  if (read.code !== 0) throw new RemoteError(`kubectl failed: ${(read.stderr || read.stdout).trim()}`);
+  const [current, dryRun = ''] = read.stdout.split(SEPARATOR);
+  return { objects, manifest, current: current!, dryRun };
+}
 
+const dryRunFailure = (dryRun: string): string | undefined =>
+  dryRun.includes('__dry_run_failed__') ? dryRun.replace(/__dry_run_failed__ \d+\s*$/, '').trim() : undefined;
+
+export function planK8s(args: K8sArgs, state: K8sState): Plan {
+  const { objects, manifest } = state;
+  const current = new Map(listItems(state.current).map((o) => [identity(o), comparable(o)]));
+  const timeout = `${args.wait_timeout ?? 120}s`;
   const diff: FileDiff[] = [];
   const changedObjects: string[] = [];
-  if (state === 'absent') {
+  if ((args.state ?? 'present') === 'absent') {
     for (const object of objects) {
       const key = identity(object);
       const existing = [...current.entries()].find(([k]) => k.endsWith(`/${object.metadata!.name}`) && k.startsWith(`${object.kind}.`));
@@ -188,24 +212,26 @@ ${state === 'present' ? `k apply -f "$f" ${namespaceFlag} --server-side --force-
         diff.push({ path: `${object.kind}/${object.metadata!.name}`, before: toYamlText(existing[1]), after: '' });
       }
     }
-    if (changedObjects.length === 0 || ctx.check) return { changed: changedObjects.length > 0, result: {}, ...(ctx.diff ? { diff } : {}) };
-    const timeout = `${args.wait_timeout ?? 120}s`;
-    const remove = await ctx.exec(`${kubeSetup(args)}
-k delete -f "$f" ${namespaceFlag} --ignore-not-found --wait=true --timeout=${timeout} >/dev/null || exit 1
-k wait -f "$f" ${namespaceFlag} --for=delete --timeout=${timeout} >/dev/null 2>&1 || true`, { stdin: manifest });
-    if (remove.code !== 0) return { changed: true, failed: true, msg: `kubectl delete failed: ${remove.stderr.trim()}` };
-    return { changed: true, result: {}, ...(ctx.diff ? { diff } : {}) };
+    const changed = changedObjects.length > 0;
+    const remove = `${kubeSetup(args)}
+k delete -f "$f" ${namespaceFlag(args)} --ignore-not-found --wait=true --timeout=${timeout} >/dev/null || exit 1
+k wait -f "$f" ${namespaceFlag(args)} --for=delete --timeout=${timeout} >/dev/null 2>&1 || true`;
+    return {
+      changed,
+      result: { result: {} },
+      diff,
+      changes: changed ? [{ run: remove, stdin: manifest, error: (run) => `kubectl delete failed: ${run.stderr.trim()}` }] : [],
+    };
   }
 
   let desired: K8sObject[];
-  if (dryRunText.includes('__dry_run_failed__')) {
-    const message = dryRunText.replace(/__dry_run_failed__ \d+\s*$/, '').trim();
-    // In check mode on a fresh cluster, the namespace an earlier task would create does not
-    // exist yet: the object would be created, which is what a real run reports.
-    if (ctx.check && /namespaces? "[^"]+" not found/.test(message)) desired = objects.map(comparable);
-    else return { changed: false, failed: true, msg: `kubectl apply (dry run) failed: ${message}` };
+  const dryRunError = dryRunFailure(state.dryRun);
+  if (dryRunError !== undefined) {
+    if (!state.namespacesCreatedEarlier) return failure(`kubectl apply (dry run) failed: ${dryRunError}`);
+    // The namespace does not exist yet: the object would be created.
+    desired = objects.map(comparable);
   } else {
-    desired = listItems(dryRunText).map(comparable);
+    desired = listItems(state.dryRun).map(comparable);
   }
   for (const [index, after] of desired.entries()) {
     const key = identity(objects[index] ?? after);
@@ -216,22 +242,30 @@ k wait -f "$f" ${namespaceFlag} --for=delete --timeout=${timeout} >/dev/null 2>&
     }
   }
   const changed = changedObjects.length > 0;
-  const result: ModuleResult = { changed, result: desired.length === 1 ? desired[0] : { items: desired } };
-  if (ctx.diff && changed) result.diff = diff;
-  if (ctx.check || (!changed && !args.wait)) return result;
-
-  const apply = await ctx.exec(`${kubeSetup(args)}
-${changed ? `k apply -f "$f" ${namespaceFlag} --server-side --force-conflicts --field-manager=${quote(manager)} >/dev/null || exit 1` : ''}
-${args.wait ? waitScript(args, objects) : ''}`, { stdin: manifest });
-  if (apply.code !== 0) {
-    return { ...result, failed: true, msg: `kubectl ${changed ? 'apply' : 'wait'} failed: ${(apply.stderr || apply.stdout).trim()}` };
-  }
-  return result;
+  const apply = `${kubeSetup(args)}
+${changed ? `k apply -f "$f" ${namespaceFlag(args)} --server-side --force-conflicts --field-manager=${quote(fieldManager(args))} >/dev/null || exit 1` : ''}
+${args.wait ? waitScript(args, objects) : ''}`;
+  return {
+    changed,
+    result: { result: desired.length === 1 ? desired[0] : { items: desired } },
+    diff: changed ? diff : [],
+    changes:
+      changed || args.wait
+        ? [{ run: apply, stdin: manifest, error: (run) => `kubectl ${changed ? 'apply' : 'wait'} failed: ${(run.stderr || run.stdout).trim()}` }]
+        : [],
+  };
 }
 
-export const k8sModule: Module<K8sArgs> = {
+export const k8sModule = defineModule({
   name: 'k8s',
-  aliases: ['kubernetes.core.k8s', 'community.kubernetes.k8s'],
+  collection: 'kubernetes.core',
+  aliases: ['community.kubernetes.k8s'],
   schema: k8sArgs,
-  run: runK8s,
-};
+  read: readK8s,
+  plan: planK8s,
+  // On a fresh cluster the namespace an earlier task would create does not exist yet.
+  assume: (state) => {
+    const error = dryRunFailure(state.dryRun);
+    return error !== undefined && /namespaces? "[^"]+" not found/.test(error) ? { ...state, namespacesCreatedEarlier: true } : undefined;
+  },
+});

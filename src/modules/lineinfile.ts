@@ -1,35 +1,41 @@
 /** `lineinfile`: ensure one line is present (or absent) in a text file, Ansible's rules. */
 import { z } from 'zod';
-import type { Module, ModuleContext, ModuleResult } from './types.js';
-import { convergeFile, failed, flag, modeArg, text, readPaths, reportFailures, RemoteError, type PathState } from './remote-file.js';
+import { defineModule } from '../engine/apply.js';
+import type { ReadContext } from './types.js';
+import { bool, mode, moduleArgs, name, path, str } from './args.js';
+import { planFile, readPaths, RemoteError, type PathState } from './remote-file.js';
 
-export const lineinfileArgs = z
-  .strictObject({
-    path: z.string().min(1).optional(),
-    dest: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
-    line: text.optional(),
-    regexp: z.string().min(1).optional(),
-    search_string: z.string().min(1).optional(),
+export const lineinfileArgs = moduleArgs(
+  {
+    path: path(),
+    line: str().optional(),
+    regexp: name().optional(),
+    search_string: name().optional(),
     state: z.enum(['present', 'absent']).default('present'),
-    insertafter: z.string().min(1).optional(),
-    insertbefore: z.string().min(1).optional(),
-    firstmatch: flag.default(false),
-    create: flag.default(false),
-    backrefs: flag.default(false),
-    mode: modeArg.optional(),
-    owner: z.string().min(1).optional(),
-    group: z.string().min(1).optional(),
-    backup: flag.default(false),
-  })
-  .refine((args) => args.path ?? args.dest ?? args.name, { message: 'path is required (also accepted as dest or name)' })
-  .refine((args) => args.state === 'absent' || args.line !== undefined, { message: 'line is required with state=present' })
-  .refine((args) => !(args.insertafter && args.insertbefore), { message: 'insertafter and insertbefore are mutually exclusive' })
-  .refine((args) => !(args.regexp && args.search_string), { message: 'regexp and search_string are mutually exclusive' })
-  .refine((args) => !args.backrefs || args.regexp, { message: 'regexp is required with backrefs=true' })
-  .refine((args) => args.state === 'present' || args.regexp || args.search_string || args.line !== undefined, {
-    message: 'one of line, regexp or search_string is required with state=absent',
-  });
+    insertafter: name().optional(),
+    insertbefore: name().optional(),
+    firstmatch: bool().default(false),
+    create: bool().default(false),
+    backrefs: bool().default(false),
+    mode: mode().optional(),
+    owner: name().optional(),
+    group: name().optional(),
+    backup: bool().default(false),
+  },
+  {
+    aliases: { path: ['dest', 'destfile', 'name'], regexp: ['regex'], line: ['value'] },
+    checks: [
+      [(args) => args.state === 'absent' || args.line !== undefined, 'line is required with state=present'],
+      [(args) => !(args.insertafter && args.insertbefore), 'insertafter and insertbefore are mutually exclusive'],
+      [(args) => !(args.regexp && args.search_string), 'regexp and search_string are mutually exclusive'],
+      [(args) => !args.backrefs || args.regexp, 'regexp is required with backrefs=true'],
+      [
+        (args) => args.state === 'present' || args.regexp || args.search_string || args.line !== undefined,
+        'one of line, regexp or search_string is required with state=absent',
+      ],
+    ],
+  },
+);
 export type LineinfileArgs = z.infer<typeof lineinfileArgs>;
 
 /** A Python regular expression as a JS one (named groups are the one common difference). */
@@ -129,44 +135,53 @@ export function attributesMessage(msg: string, attributesChanged: boolean): stri
   return msg ? `${msg} and ownership, perms or SE linux context changed` : 'ownership, perms or SE linux context changed';
 }
 
+/** A text file as read for editing; `createdEarlier`: taken as made (empty) by an earlier task. */
+export interface EditState {
+  file: PathState;
+  umask: number;
+  createdEarlier?: boolean;
+}
+
 /** Read a text file for editing (one exec): its state, or why it cannot be edited. */
-export async function readForEdit(ctx: ModuleContext, path: string): Promise<{ state: PathState; umask: number }> {
+export async function readForEdit(ctx: ReadContext, path: string): Promise<EditState> {
   const read = await readPaths(ctx, [{ path, follow: true, content: true }]);
   const state = read.states[0]!;
   if (state.exists && (state.kind === 'directory' || state.targetKind === 'directory')) {
     throw new RemoteError(`path ${path} is a directory, expected a file`);
   }
   if (state.exists && !state.content) throw new RemoteError(`${path} is too large to edit (over 4 MiB) or unreadable`);
-  return { state, umask: read.umask };
+  return { file: state, umask: read.umask };
 }
 
-export const lineinfileModule: Module<LineinfileArgs> = {
+/** A file to edit that is missing may be one an earlier task creates: edit it as empty. */
+export function assumeCreated(state: EditState): EditState | undefined {
+  return state.file.exists ? undefined : { ...state, file: { ...state.file, parentExists: true }, createdEarlier: true };
+}
+
+export const lineinfileModule = defineModule({
   name: 'lineinfile',
-  aliases: ['ansible.builtin.lineinfile'],
   schema: lineinfileArgs,
-  run: (args, ctx) =>
-    reportFailures(async () => {
-      const path = (args.path ?? args.dest ?? args.name)!;
-      const { state, umask } = await readForEdit(ctx, path);
-      if (!state.exists) {
-        if (args.state === 'absent') return { changed: false, msg: 'file not present', path };
-        // In check mode an earlier task may create the file: plan the edit on an empty one.
-        if (!args.create && !ctx.check) return failed(`Destination ${path} does not exist !`, { path, rc: 257 });
-      }
-      const original = state.content?.toString('utf8') ?? '';
-      const edit = editLines(original, args);
-      const outcome = await convergeFile(ctx, {
-        state,
-        umask,
-        content: Buffer.from(edit.content, 'utf8'),
-        attributes: { mode: args.mode, owner: args.owner, group: args.group },
-        backup: args.backup,
-      });
-      const msg = attributesMessage(edit.changed ? edit.msg : '', outcome.attributesChanged);
-      const result: ModuleResult = { changed: outcome.changed, msg, path };
-      if (edit.found !== undefined) result.found = edit.found;
-      if (outcome.backupFile) result.backup = outcome.backupFile;
-      if (outcome.diff.length > 0) result.diff = outcome.diff;
-      return result;
-    }),
-};
+  read: (args, ctx) => readForEdit(ctx, args.path),
+  plan(args, { file, umask, createdEarlier }) {
+    const path = args.path;
+    if (!file.exists) {
+      if (args.state === 'absent') return { changed: false, result: { msg: 'file not present', path } };
+      if (!args.create && !createdEarlier) return { changed: false, result: { failed: true, msg: `Destination ${path} does not exist !`, path, rc: 257 } };
+    }
+    const original = file.content?.toString('utf8') ?? '';
+    const edit = editLines(original, args);
+    const outcome = planFile({
+      state: file,
+      umask,
+      content: Buffer.from(edit.content, 'utf8'),
+      attributes: { mode: args.mode, owner: args.owner, group: args.group },
+      backup: args.backup,
+      backupKey: 'backup',
+    });
+    const msg = attributesMessage(edit.changed ? edit.msg : '', outcome.attributesChanged);
+    const result: Record<string, unknown> = { msg, path };
+    if (edit.found !== undefined) result.found = edit.found;
+    return { changed: outcome.changed, result, diff: outcome.diff, changes: outcome.changes };
+  },
+  assume: assumeCreated,
+});

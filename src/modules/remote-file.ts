@@ -1,37 +1,20 @@
 /**
- * What the file modules share: reading the state of remote paths in one exec, writing a
- * file atomically in one more, modes (octal and symbolic) and ownership.
+ * What the file modules share: reading the state of remote paths in one exec, planning a
+ * file's content and attributes, the atomic write the engine makes of it, modes (octal
+ * and symbolic) and ownership.
  *
  * Only POSIX sh and coreutils are assumed on the host. Every value that enters a script
  * goes through `quote`.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { quote } from '../transport/quote.js';
-import type { FileDiff, ModuleContext, ModuleResult } from './types.js';
+import type { Change, FileDiff, ModuleResult, Plan, ReadContext } from './types.js';
 
 /** Files up to this size come back whole (for the diff); larger ones by sha256 only. */
 export const CONTENT_LIMIT = 4 * 1024 * 1024;
 
-/** Ansible booleans: true/false, yes/no, on/off, 1/0 (templated values arrive as strings). */
-export const flag = z.union([
-  z.boolean(),
-  z
-    .enum(['yes', 'no', 'true', 'false', 'on', 'off', '1', '0', 'True', 'False', 'Yes', 'No'])
-    .transform((value) => ['yes', 'true', 'on', '1'].includes(value.toLowerCase())),
-]);
-
-/** Text arguments (`line`, `block`): a templated number or boolean is its text. */
-export const text = z.union([z.string(), z.number(), z.boolean()]).transform(String);
-
-/** copy's `content`: text, or structured data written as JSON (as Ansible does). */
-export const contentArg = z
-  .union([z.string(), z.number(), z.boolean(), z.array(z.unknown()), z.record(z.string(), z.unknown())])
-  .transform((value) => (typeof value === 'object' ? JSON.stringify(value) : String(value)));
-
-/** `mode: '0644'`, `mode: 0644` (a number), or symbolic `u=rw,g=r,o=r`. */
-export const modeArg = z.union([z.string().min(1), z.number().int().nonnegative()]);
-export type ModeArg = z.infer<typeof modeArg>;
+export type { ModeArg } from './args.js';
+import type { ModeArg } from './args.js';
 
 export type PathKind = 'file' | 'directory' | 'link' | 'other';
 
@@ -82,6 +65,17 @@ export interface RemoteRead {
   extra: string;
 }
 
+/**
+ * A remote path as a shell word. Ansible expands a leading `~` or `~user` of a path
+ * argument (type=path) where the module runs, on the host, as the user it runs as: so the
+ * tilde prefix is left for the host's shell to expand and only the rest is quoted.
+ */
+export function shellPath(path: string): string {
+  const tilde = /^~([A-Za-z0-9._-]*)(\/.*)?$/s.exec(path);
+  if (!tilde) return quote(path);
+  return `~${tilde[1]}${tilde[2] ? `/${quote(tilde[2].slice(1))}` : ''}`;
+}
+
 /** The size comes first so that the script can test it with parameter expansion alone. */
 const STAT_FORMAT = '%s|%a|%u|%g|%U|%G|%Y|%i|%d';
 
@@ -95,8 +89,10 @@ const STAT_FORMAT = '%s|%a|%u|%g|%U|%G|%Y|%i|%d';
 function probeSection(request: ProbeRequest): string {
   const statFlag = request.follow ? '-L ' : '';
   const lines = [
-    `__tsrun_p=${quote(request.path)}`,
+    `__tsrun_p=${shellPath(request.path)}`,
     `echo @@state`,
+    // The host expanded a `~`: report the path it stands for.
+    ...(request.path.startsWith('~') ? [`printf path=; printf %s "$__tsrun_p" | base64 -w 0; echo`] : []),
     // The path itself first; for a link also what it points at.
     // A link's text and resolved path may hold any byte but NUL (newlines, '=', '@@end'):
     // they come NUL-terminated and base64-encoded, so nothing in them can be read as a line.
@@ -105,7 +101,9 @@ function probeSection(request: ProbeRequest): string {
     `if [ -n "$__tsrun_k" ]; then echo "target=$__tsrun_k"; fi`,
     `__tsrun_s=`,
     `if [ -n "$__tsrun_k" ] || [ -L "$__tsrun_p" ]; then __tsrun_s=$(stat ${statFlag}-c '${STAT_FORMAT}' -- "$__tsrun_p" 2>/dev/null); echo "stat=$__tsrun_s"; fi`,
-    `if [ -d ${quote(remoteDirname(request.path))} ]; then echo parent=1; fi`,
+    request.path.startsWith('~')
+      ? `if [ -d "$(dirname -- "$__tsrun_p")" ]; then echo parent=1; fi`
+      : `if [ -d ${quote(remoteDirname(request.path))} ]; then echo parent=1; fi`,
   ];
   const followsToFile = request.follow ? `[ "$__tsrun_k" = file ]` : `[ "$__tsrun_k" = file ] && [ ! -L "$__tsrun_p" ]`;
   if (request.sha1) {
@@ -140,6 +138,9 @@ function parseSection(path: string, text: string): PathState {
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
     switch (key) {
+      case 'path':
+        state.path = Buffer.from(value, 'base64').toString('utf8');
+        break;
       case 'kind':
         state.kind = 'link';
         break;
@@ -184,7 +185,7 @@ function parseSection(path: string, text: string): PathState {
 }
 
 /** Read the state of several paths in ONE exec; `extra` is more reading in the same exec. */
-export async function readPaths(ctx: ModuleContext, requests: ProbeRequest[], extra?: string): Promise<RemoteRead> {
+export async function readPaths(ctx: ReadContext, requests: ProbeRequest[], extra?: string): Promise<RemoteRead> {
   const script = [
     'printf umask=; umask',
     ...requests.map(probeSection),
@@ -225,14 +226,9 @@ export function failed(msg: string, extra: Record<string, unknown> = {}): Module
   return { changed: false, failed: true, msg, ...extra };
 }
 
-/** Turn a thrown RemoteError (or a bad mode) into a failed result; rethrow anything else. */
-export async function reportFailures(run: () => Promise<ModuleResult>): Promise<ModuleResult> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof RemoteError || error instanceof ModeError) return failed(error.message);
-    throw error;
-  }
+/** A plan that fails the task with `msg`. */
+export function failure(msg: string, extra: Record<string, unknown> = {}): Plan {
+  return { changed: false, result: { failed: true, msg, ...extra } };
 }
 
 // ---------------------------------------------------------------- modes
@@ -253,15 +249,17 @@ export function formatMode(mode: number): string {
  * The numeric mode `spec` asks for, given the current mode (symbolic modes are relative).
  *
  * A number is the mode itself, as in Ansible: YAML 1.1 loads an unquoted `0644` as octal
- * (420). Strings are read as octal digits or symbolic modes.
+ * (420), and an unquoted `644` is decimal 644. Strings are read as octal digits, as
+ * Python's int(mode, 8) reads them, or else as symbolic modes.
  */
 export function resolveMode(spec: ModeArg, current: number, isDirectory: boolean): number {
   if (typeof spec === 'number') {
     return spec & 0o7777;
   }
+  // Ansible tries int(mode, 8) first: '644', '0644', '0o644', ' 0755 '.
   const text = spec.trim();
-  if (/^0?[0-7]{3,4}$/.test(text)) return parseInt(text, 8);
-  if (/^0o[0-7]{1,4}$/i.test(text)) return parseInt(text.slice(2), 8);
+  const octal = /^[+]?(?:0o)?([0-7]+(?:_[0-7]+)*)$/i.exec(text);
+  if (octal) return parseInt(octal[1]!.replace(/_/g, ''), 8) & 0o7777;
   return applySymbolic(text, current & 0o7777, isDirectory);
 }
 
@@ -440,7 +438,7 @@ export function writeScript(request: WriteRequest): string {
 }
 
 /** Write a file atomically in ONE exec; returns the backup path when one was made. */
-export async function writeFile(ctx: ModuleContext, request: WriteRequest): Promise<{ backupFile?: string }> {
+export async function writeFile(ctx: ReadContext, request: WriteRequest): Promise<{ backupFile?: string }> {
   const result = await ctx.exec(writeScript(request), { stdin: request.content });
   if (result.code !== 0) {
     throw new RemoteError(`writing ${request.path} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);
@@ -499,6 +497,8 @@ export interface FileTarget {
    * resolves to (lineinfile, blockinfile, copy with follow: yes). Default 'follow'.
    */
   links?: 'replace' | 'follow';
+  /** The result key naming a backup made (copy: backup_file; lineinfile: backup). */
+  backupKey?: string;
 }
 
 export interface FileOutcome {
@@ -509,7 +509,8 @@ export interface FileOutcome {
   attributesChanged: boolean;
   mode: number;
   diff: FileDiff[];
-  backupFile?: string;
+  /** The write (or the attribute change) that makes it so; none when nothing changes. */
+  changes: Change[];
 }
 
 function sameContent(state: PathState, content: Buffer): boolean {
@@ -520,10 +521,10 @@ function sameContent(state: PathState, content: Buffer): boolean {
 }
 
 /**
- * Bring one file to the wanted content and attributes: compare locally with what the read
- * returned, then (unless in check mode) change it in at most one exec.
+ * Plan one file's content and attributes: compare with what the read returned; the change
+ * is one atomic write, or one chmod/chown when only attributes differ.
  */
-export async function convergeFile(ctx: ModuleContext, target: FileTarget): Promise<FileOutcome> {
+export function planFile(target: FileTarget): FileOutcome {
   const { state, content } = target;
   // Replacing a link makes a new file: the link's target is neither compared nor changed.
   const replaceLink = state.kind === 'link' && target.links === 'replace' && target.force !== false;
@@ -534,9 +535,7 @@ export async function convergeFile(ctx: ModuleContext, target: FileTarget): Prom
   if (!replaceLink && state.exists && state.kind !== 'file' && state.targetKind !== 'file' && !(state.kind === 'link' && !state.targetKind)) {
     throw new RemoteError(`path ${path} exists and is not a regular file`);
   }
-  // In check mode the directory may be one an earlier task of the same run would create:
-  // report the file as created, which is what the real run will do if it does.
-  if (!state.exists && !state.parentExists && !target.makeParent && !ctx.check) {
+  if (!state.exists && !state.parentExists && !target.makeParent) {
     throw new RemoteError(`dest directory ${remoteDirname(path)} does not exist`);
   }
   const existing = state.exists && state.mode !== undefined && !replaceLink;
@@ -550,33 +549,33 @@ export async function convergeFile(ctx: ModuleContext, target: FileTarget): Prom
         : defaultFileMode(target.umask);
 
   const diff: FileDiff[] = [];
-  if (ctx.diff && contentChanged) diff.push({ path, before: state.exists ? diffText(state.content) : '', after: diffText(content) });
-  if (ctx.diff && attributes.changes.length > 0) diff.push(attributeDiff(path, attributes.changes));
-  const changed = contentChanged || attributes.changes.length > 0;
-  const outcome: FileOutcome = { path, changed, contentChanged, attributesChanged: attributes.changes.length > 0, mode, diff };
-  if (!changed || ctx.check) return outcome;
-
+  if (contentChanged) diff.push({ path, before: state.exists ? diffText(state.content) : '', after: diffText(content) });
+  if (attributes.changes.length > 0) diff.push(attributeDiff(path, attributes.changes));
+  const changes: Change[] = [];
   if (contentChanged) {
-    const written = await writeFile(ctx, {
-      path,
-      content,
-      mode,
-      owner: target.attributes.owner,
-      group: target.attributes.group,
-      keepIds: existing ? { uid: state.uid!, gid: state.gid! } : undefined,
-      backup: target.backup,
-      backupName: state.path,
-      makeParent: target.makeParent,
+    changes.push({
+      write: {
+        path,
+        content,
+        mode,
+        owner: target.attributes.owner,
+        group: target.attributes.group,
+        keepIds: existing ? { uid: state.uid!, gid: state.gid! } : undefined,
+        backup: target.backup,
+        backupName: state.path,
+        makeParent: target.makeParent,
+      },
+      backupKey: target.backupKey,
     });
-    outcome.backupFile = written.backupFile;
-  } else {
-    await changeAttributes(ctx, path, attributes, target.attributes);
+  } else if (attributes.changes.length > 0) {
+    changes.push(attributeChange(path, attributes, target.attributes));
   }
-  return outcome;
+  const changed = contentChanged || attributes.changes.length > 0;
+  return { path, changed, contentChanged, attributesChanged: attributes.changes.length > 0, mode, diff, changes };
 }
 
-/** Apply only the attributes that differ, in one exec. */
-export async function changeAttributes(ctx: ModuleContext, path: string, change: AttributeChange, wanted: Attributes, noDereference = false): Promise<void> {
+/** The one exec that applies only the attributes that differ. */
+export function attributeChange(path: string, change: AttributeChange, wanted: Attributes, noDereference = false): Change {
   const differs = (name: string) => change.changes.some((c) => c.name === name);
   const script = [
     `p=${quote(path)}`,
@@ -588,6 +587,10 @@ export async function changeAttributes(ctx: ModuleContext, path: string, change:
       noDereference,
     ),
   ].join('\n');
-  const result = await ctx.exec(script);
-  if (result.code !== 0) throw new RemoteError(`changing attributes of ${path} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);
+  return { run: script, error: (result) => `changing attributes of ${path} failed: ${firstLine(result.stderr) || `exit ${result.code}`}` };
+}
+
+/** A state read, as it is once an earlier task made the directory holding the path. */
+export function withParent(state: PathState): PathState | undefined {
+  return !state.exists && !state.parentExists ? { ...state, parentExists: true } : undefined;
 }

@@ -3,23 +3,31 @@
  * runs on the host, SysV init scripts otherwise. One exec reads the state, at most one changes it.
  */
 import { z } from 'zod';
+import { bool, int, moduleArgs, name, str } from './args.js';
 import { quote } from '../transport/quote.js';
-import type { Module, ModuleResult } from './types.js';
+import { defineModule } from '../engine/apply.js';
+import { failure } from './remote-file.js';
+import type { Plan } from './types.js';
 
-const serviceArgs = z.strictObject({
-  name: z.string().min(1),
-  state: z.enum(['started', 'stopped', 'restarted', 'reloaded']).optional(),
-  enabled: z.boolean().optional(),
-  daemon_reload: z.boolean().optional(),
-  daemon_reexec: z.boolean().optional(),
-  masked: z.boolean().optional(),
-  scope: z.enum(['system']).optional(),
-  no_block: z.boolean().optional(),
-  pattern: z.string().optional(),
-  arguments: z.string().optional(),
-  sleep: z.number().optional(),
-  use: z.string().optional(),
-});
+const serviceArgs = moduleArgs(
+  {
+    name: name(),
+    state: z.enum(['started', 'stopped', 'restarted', 'reloaded']).optional(),
+    enabled: bool().optional(),
+    daemon_reload: bool().optional(),
+    daemon_reexec: bool().optional(),
+    masked: bool().optional(),
+    force: bool().optional(),
+    scope: z.enum(['system']).optional(),
+    no_block: bool().optional(),
+    pattern: str().optional(),
+    arguments: str().optional(),
+    runlevel: str().optional(),
+    sleep: int().optional(),
+    use: str().optional(),
+  },
+  { aliases: { name: ['service', 'unit'], arguments: ['args'], daemon_reload: ['daemon-reload'], daemon_reexec: ['daemon-reexec'] } },
+);
 type ServiceArgs = z.infer<typeof serviceArgs>;
 
 function stateScript(name: string): string {
@@ -49,16 +57,17 @@ function parseState(stdout: string): Record<string, string> {
   return state;
 }
 
-async function runService(args: ServiceArgs, ctx: Parameters<Module['run']>[1]): Promise<ModuleResult> {
-  const read = await ctx.exec(stateScript(args.name));
-  const state = parseState(read.stdout);
+/** The service as read; `installedEarlier`: a missing one taken as installed by an earlier task. */
+type ServiceState = Record<string, string> & { installedEarlier?: string };
+
+export function planService(args: ServiceArgs, state: ServiceState): Plan {
   if (state.manager === 'none' || state.load === 'not-found') {
-    // In check mode an earlier task may be what installs the service: report the change
-    // the real run would make rather than fail.
-    if (ctx.check && (args.state !== undefined && args.state !== 'stopped' || args.enabled === true)) {
-      return { changed: true, name: args.name, msg: `service ${args.name} is not installed yet; a real run would ${args.state === undefined ? 'enable' : args.state.replace(/ed$/, '')} it` };
+    // An earlier task may be what installs the service: tell the change a run would make.
+    if (state.installedEarlier && ((args.state !== undefined && args.state !== 'stopped') || args.enabled === true)) {
+      const verb = args.state === undefined ? 'enable' : args.state.replace(/ed$/, '');
+      return { changed: true, result: { name: args.name, msg: `service ${args.name} is not installed yet; a real run would ${verb} it` } };
     }
-    return { changed: false, failed: true, msg: `Could not find the requested service ${args.name}` };
+    return failure(`Could not find the requested service ${args.name}`);
   }
   const systemd = state.manager === 'systemd';
   const active = state.active === 'active' || state.active === 'activating' || state.active === 'reloading';
@@ -99,26 +108,25 @@ async function runService(args: ServiceArgs, ctx: Parameters<Module['run']>[1]):
       break;
   }
 
-  const result: ModuleResult = {
+  return {
     changed: changes.length > 0,
-    name: args.name,
-    state: args.state === 'stopped' ? 'stopped' : args.state ? 'started' : active ? 'started' : 'stopped',
-    enabled: args.enabled ?? enabled,
+    result: {
+      name: args.name,
+      state: args.state === 'stopped' ? 'stopped' : args.state ? 'started' : active ? 'started' : 'stopped',
+      enabled: args.enabled ?? enabled,
+    },
+    diff: changes.length ? [{ path: `service ${args.name}`, before: '', after: changes.join('\n') + '\n' }] : [],
+    changes: steps.length
+      ? [{ run: `set -e\n${steps.join('\n')}`, error: (run) => `Unable to change service ${args.name}: ${(run.stderr || run.stdout).trim()}` }]
+      : [],
   };
-  if (ctx.diff && changes.length) result.diff = [{ path: `service ${args.name}`, before: '', after: changes.join('\n') + '\n' }];
-  const mutating = steps.filter((step) => step !== 'systemctl daemon-reload');
-  if (ctx.check || (mutating.length === 0 && steps.length === 0)) return result;
-
-  const run = await ctx.exec(`set -e\n${steps.join('\n')}`);
-  if (run.code !== 0) {
-    return { ...result, failed: true, msg: `Unable to change service ${args.name}: ${(run.stderr || run.stdout).trim()}` };
-  }
-  return result;
 }
 
-export const serviceModule: Module<ServiceArgs> = {
+export const serviceModule = defineModule({
   name: 'service',
-  aliases: ['ansible.builtin.service', 'ansible.builtin.systemd', 'ansible.builtin.systemd_service', 'systemd', 'systemd_service'],
+  aliases: ['systemd', 'systemd_service'],
   schema: serviceArgs,
-  run: runService,
-};
+  read: async (args, ctx): Promise<ServiceState> => parseState((await ctx.exec(stateScript(args.name))).stdout),
+  plan: planService,
+  assume: (state) => (state.manager === 'none' || state.load === 'not-found' ? { ...state, installedEarlier: 'yes' } : undefined),
+});

@@ -1,36 +1,24 @@
 /** `slurp`: a remote file's content, base64-encoded (decode with `| b64decode`). */
-import { z } from 'zod';
-import { quote } from '../transport/quote.js';
-import type { Module } from './types.js';
-import { failed, firstLine, reportFailures } from './remote-file.js';
+import type { z } from 'zod';
+import { moduleArgs, path } from './args.js';
+import { defineModule } from '../engine/apply.js';
+import type { ExecResult } from '../transport/types.js';
+import { failure, firstLine, shellPath } from './remote-file.js';
 
-export const slurpArgs = z
-  .strictObject({
-    src: z.string().min(1).optional(),
-    path: z.string().min(1).optional(),
-  })
-  .refine((args) => args.src ?? args.path, { message: 'src is required (also accepted as path)' });
+export const slurpArgs = moduleArgs({ src: path() }, { aliases: { src: ['path'] } });
 export type SlurpArgs = z.infer<typeof slurpArgs>;
 
-export const slurpModule: Module<SlurpArgs> = {
+export const slurpModule = defineModule({
   name: 'slurp',
-  aliases: ['ansible.builtin.slurp'],
   schema: slurpArgs,
-  run: (args, ctx) =>
-    reportFailures(async () => {
-      const src = (args.src ?? args.path)!;
-      const script = [
-        `p=${quote(src)}`,
-        'if [ -d "$p" ]; then exit 21; fi',
-        'if [ ! -e "$p" ]; then exit 22; fi',
-        'base64 < "$p"',
-      ].join('\n');
-      const result = await ctx.exec(script);
-      if (result.code === 21) return failed(`source ${src} is a directory and must be a file`);
-      if (result.code === 22) return failed(`file not found: ${src}`);
-      if (result.code !== 0) return failed(`reading ${src} failed: ${firstLine(result.stderr) || `exit ${result.code}`}`);
-      // Re-encode without the line breaks base64(1) inserts.
-      const content = Buffer.from(result.stdout, 'base64').toString('base64');
-      return { changed: false, content, encoding: 'base64', source: src };
-    }),
-};
+  read: (args, ctx) =>
+    ctx.exec([`p=${shellPath(args.src)}`, 'if [ -d "$p" ]; then exit 21; fi', 'if [ ! -e "$p" ]; then exit 22; fi', 'base64 < "$p"'].join('\n')),
+  plan({ src }, read: ExecResult) {
+    if (read.code === 21) return failure(`source ${src} is a directory and must be a file`);
+    if (read.code === 22) return failure(`file not found: ${src}`);
+    if (read.code !== 0) return failure(`reading ${src} failed: ${firstLine(read.stderr) || `exit ${read.code}`}`);
+    // Re-encode without the line breaks base64(1) inserts.
+    const content = Buffer.from(read.stdout, 'base64').toString('base64');
+    return { changed: false, result: { content, encoding: 'base64', source: src } };
+  },
+});

@@ -1,39 +1,39 @@
 /** `template`: render a local template with the task's variables and put it at `dest`. */
+import type { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { z } from 'zod';
-import type { Module } from './types.js';
-import { putContent } from './copy.js';
-import { failed, flag, modeArg, reportFailures } from './remote-file.js';
+import { defineModule } from '../engine/apply.js';
+import { bool, mode, moduleArgs, name, path } from './args.js';
+import { assumeDestParent, planPut, readDest } from './copy.js';
+import { RemoteError } from './remote-file.js';
 
-export const templateArgs = z.strictObject({
-  src: z.string().min(1),
-  dest: z.string().min(1),
-  mode: modeArg.optional(),
-  owner: z.string().min(1).optional(),
-  group: z.string().min(1).optional(),
-  backup: flag.default(false),
-  force: flag.default(true),
-  follow: flag.default(false),
+export const templateArgs = moduleArgs({
+  src: path(),
+  dest: path(),
+  mode: mode().optional(),
+  owner: name().optional(),
+  group: name().optional(),
+  backup: bool().default(false),
+  force: bool().default(true),
+  follow: bool().default(false),
 });
 export type TemplateArgs = z.infer<typeof templateArgs>;
 
-export const templateModule: Module<TemplateArgs> = {
+export const templateModule = defineModule({
   name: 'template',
-  aliases: ['ansible.builtin.template'],
   schema: templateArgs,
-  run: (args, ctx) =>
-    reportFailures(async () => {
-      const local = ctx.findLocalFile('templates', args.src);
-      let text: string;
-      try {
-        text = readFileSync(local, 'utf8');
-      } catch {
-        return failed(`template not found: ${args.src}`);
-      }
-      // Rendering errors are input errors (undefined variable, syntax): they carry the template's position.
-      const rendered = ctx.render(text, local);
-      const name = basename(args.src).replace(/\.(j2|hbs)$/, '');
-      return putContent(ctx, args, Buffer.from(rendered, 'utf8'), name);
-    }),
-};
+  async read(args, ctx) {
+    const local = ctx.findLocalFile('templates', args.src);
+    let text: string;
+    try {
+      text = readFileSync(local, 'utf8');
+    } catch {
+      throw new RemoteError(`template not found: ${args.src}`);
+    }
+    // Rendering errors are input errors (undefined variable, syntax): they carry the template's position.
+    const rendered = ctx.render(text, local);
+    return readDest(ctx, args, Buffer.from(rendered, 'utf8'), basename(args.src).replace(/\.(j2|hbs)$/, ''));
+  },
+  plan: (args, state) => planPut(args, state),
+  assume: assumeDestParent,
+});

@@ -3,21 +3,31 @@
  * host in a single exec, so waiting costs one round trip however long it lasts.
  */
 import { z } from 'zod';
+import { int, moduleArgs, num, path, str } from './args.js';
 import { quote } from '../transport/quote.js';
-import type { Module } from './types.js';
+import { shellPath } from './remote-file.js';
+import { defineModule } from '../engine/apply.js';
 
-const waitForArgs = z.strictObject({
-  host: z.string().optional(),
-  port: z.coerce.number().int().min(1).max(65535).optional(),
-  path: z.string().optional(),
+const waitForArgs = moduleArgs(
+  {
+  host: str().optional(),
+  port: int().pipe(z.number().min(1).max(65535)).optional(),
+  path: path().optional(),
   state: z.enum(['started', 'stopped', 'present', 'absent', 'drained']).optional(),
-  search_regex: z.string().optional(),
-  timeout: z.coerce.number().nonnegative().optional(),
-  delay: z.coerce.number().nonnegative().optional(),
-  sleep: z.coerce.number().positive().optional(),
-  connect_timeout: z.coerce.number().positive().optional(),
-  msg: z.string().optional(),
-});
+  search_regex: str().optional(),
+  // Ansible's are integers; fractions of a second are accepted too.
+  timeout: num().pipe(z.number().nonnegative()).optional(),
+  delay: num().pipe(z.number().nonnegative()).optional(),
+  sleep: num().pipe(z.number().positive()).optional(),
+  connect_timeout: int().pipe(z.number().positive()).optional(),
+  msg: str().optional(),
+  },
+  {
+    checks: [
+      [(args) => args.port !== undefined || args.path !== undefined || args.delay !== undefined || args.timeout !== undefined, 'wait_for needs port, path, delay or timeout'],
+    ],
+  },
+);
 type WaitForArgs = z.infer<typeof waitForArgs>;
 
 /** A shell test for "the port accepts connections", with what a bare host has. */
@@ -34,7 +44,7 @@ function portOpenTest(host: string, port: number): string {
 function conditionScript(args: WaitForArgs): string {
   const state = args.state ?? 'started';
   if (args.path !== undefined) {
-    const path = quote(args.path);
+    const path = shellPath(args.path);
     if (state === 'absent') return `[ ! -e ${path} ]`;
     if (args.search_regex !== undefined) return `grep -Eq ${quote(args.search_regex)} ${path} 2>/dev/null`;
     return `[ -e ${path} ]`;
@@ -46,15 +56,12 @@ function conditionScript(args: WaitForArgs): string {
   return 'true';
 }
 
-export const waitForModule: Module<WaitForArgs> = {
+export const waitForModule = defineModule({
   name: 'wait_for',
-  aliases: ['ansible.builtin.wait_for'],
   schema: waitForArgs,
-  async run(args, ctx) {
-    if (args.port === undefined && args.path === undefined && args.delay === undefined && args.timeout === undefined) {
-      return { changed: false, failed: true, msg: 'wait_for needs port, path, delay or timeout' };
-    }
-    if (ctx.check) return { changed: false, msg: 'not waiting in check mode' };
+  // It only waits: there is nothing to change, nor to tell without waiting.
+  ahead: 'nothing',
+  async act(args, ctx) {
     const timeout = args.timeout ?? 300;
     const sleep = args.sleep ?? 1;
     const started = Date.now();
@@ -72,4 +79,4 @@ done`;
     const what = args.path !== undefined ? `file ${args.path}` : args.port !== undefined ? `port ${args.port} on ${args.host ?? '127.0.0.1'}` : 'condition';
     return { changed: false, failed: true, elapsed, msg: args.msg ?? `Timeout when waiting for ${what} to be ${args.state ?? 'started'}` };
   },
-};
+});
