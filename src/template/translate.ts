@@ -39,6 +39,9 @@ interface OpenBlock {
   blockParams: string[];
 }
 
+/** `{% if %}`/`{% for %}` blocks open at once; real templates nest a handful. */
+export const BLOCK_DEPTH_LIMIT = 100;
+
 const HANDLEBARS_BLOCKS = new Set(['if', 'unless', 'each', 'with']);
 const JINJA_CLOSERS: Record<string, string> = { endif: 'if', endfor: 'each' };
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -102,6 +105,8 @@ export function translate(text: string): Translation {
   };
   const call = (helper: string, id: number): string => `${helper} ${id}${blockParamHash()}`;
   const open = (name: string, shown: string, offset: number, blockParams: string[] = []) => {
+    // Compiling recurses once per open block: the limit keeps a hostile template off the stack's end.
+    if (stack.length >= BLOCK_DEPTH_LIMIT) fail(offset, `blocks nested more than ${BLOCK_DEPTH_LIMIT} deep`, 'split the template with include or macros');
     stack.push({ name, shown, ...locate(offset), blockParams });
   };
   const close = (name: string, shown: string, offset: number) => {

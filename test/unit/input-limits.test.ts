@@ -14,7 +14,8 @@ import { hostVariables, loadInventory } from '../../src/inventory/index.js';
 import { HOST_RANGE_LIMIT } from '../../src/inventory/host-ranges.js';
 import { INCLUDE_DEPTH_LIMIT, loadPlaybook } from '../../src/playbook/load.js';
 import { InputError } from '../../src/source.js';
-import { renderString } from '../../src/template/index.js';
+import { renderString, renderTemplate } from '../../src/template/index.js';
+import { BLOCK_DEPTH_LIMIT } from '../../src/template/translate.js';
 import { EXPRESSION_DEPTH_LIMIT, parseExpression } from '../../src/template/parser.js';
 import { loadYamlFile, YAML_LIMITS } from '../../src/yaml.js';
 import { REPO_ROOT } from '../harness/hosts.js';
@@ -206,6 +207,16 @@ describe('expressions', () => {
     for (const text of [parens(20_000), '['.repeat(20_000), 'not '.repeat(20_000) + 'x', '-'.repeat(20_000) + '1', 'a if b else '.repeat(20_000) + 'c']) {
       const error = inputError(() => parseExpression(text));
       expect(error.message).toMatch(new RegExp(`^syntax error in expression at column \\d+: expression nested more than ${EXPRESSION_DEPTH_LIMIT} levels deep`));
+    }
+  });
+});
+
+describe('template blocks', () => {
+  test(`{% if %} blocks nest ${BLOCK_DEPTH_LIMIT} deep and no deeper, even ten thousand deep`, () => {
+    const nested = (n: number): string => '{% if true %}'.repeat(n) + 'x' + '{% endif %}'.repeat(n);
+    expect(renderTemplate(nested(BLOCK_DEPTH_LIMIT), {}, 'deep.j2')).toBe('x');
+    for (const depth of [BLOCK_DEPTH_LIMIT + 1, 10_000]) {
+      expect(() => renderTemplate(nested(depth), {}, 'deep.j2')).toThrow(`blocks nested more than ${BLOCK_DEPTH_LIMIT} deep`);
     }
   });
 });
