@@ -1,17 +1,19 @@
 /**
  * Runs plays: hosts in batches (`serial`), tasks in lockstep across the batch (Ansible's
  * linear strategy) with at most `forks` hosts at once, handlers at the end of each section.
- * A failed or unreachable host leaves the play; the others go on.
+ * A failed or unreachable host leaves the play; the others go on. Which hosts are still in,
+ * and the recap counts, belong to host-state.ts.
  */
 import pLimit from 'p-limit';
 import { hostVariables, selectHosts, type Inventory } from '../inventory/index.js';
 import type { BlockTask, ModuleTask, Play, Playbook, Task, Vars } from '../playbook/model.js';
 import { loadVarsFile } from '../playbook/load.js';
-import { emptyStats, type HostStats, type Reporter } from '../report/types.js';
+import type { HostStats, Reporter } from '../report/types.js';
 import { InputError } from '../source.js';
 import { renderString } from '../template/index.js';
 import { ConnectionPool, type ConnectionDefaults } from './connections.js';
 import { factVariables, gatherFacts } from './facts.js';
+import { exceedsMaxFail, HostRun, recap, stillActive, wholeBatchLost, withReprieve } from './host-state.js';
 import { runTaskOnHost, type HostState, type PlayContext } from './task.js';
 import { UnreachableError } from '../transport/types.js';
 import { selectedByTags } from './tags.js';
@@ -42,19 +44,19 @@ export interface RunOutcome {
 export async function runPlaybook(playbook: Playbook, inventory: Inventory, options: RunOptions, reporter: Reporter): Promise<RunOutcome> {
   const pool = new ConnectionPool(options);
   const hosts = new Map<string, HostState>();
-  const stats: Record<string, HostStats> = {};
   let roundTrips: Record<string, number> = {};
   const startAt = { found: options.startAtTask === undefined };
   try {
     for (const play of playbook.plays) {
-      await runPlay(play, { inventory, options, reporter, pool, hosts, stats, startAt, playbookDir: playbook.dir });
+      const ended = await runPlay(play, { inventory, options, reporter, pool, hosts, startAt, playbookDir: playbook.dir });
+      if (ended) break;
     }
   } finally {
-    reporter.recap(stats);
+    reporter.recap(recap(hosts));
     roundTrips = await pool.roundTrips();
     await pool.closeAll().catch(() => undefined);
   }
-  return { stats, roundTrips };
+  return { stats: recap(hosts), roundTrips };
 }
 
 interface RunState {
@@ -63,7 +65,6 @@ interface RunState {
   reporter: Reporter;
   pool: ConnectionPool;
   hosts: Map<string, HostState>;
-  stats: Record<string, HostStats>;
   /** --start-at-task: whether the named task has been reached (across plays). */
   startAt: { found: boolean };
   playbookDir: string;
@@ -77,10 +78,8 @@ function hostState(state: RunState, name: string): HostState {
       inventoryVars: hostVariables(state.inventory, name, { playbookDir: state.playbookDir }),
       facts: {},
       hostVars: {},
-      failed: false,
-      unreachable: false,
       notified: new Set(),
-      stats: (state.stats[name] ??= emptyStats()),
+      run: new HostRun(),
     };
     state.hosts.set(name, host);
   }
@@ -102,13 +101,14 @@ function batches(hosts: string[], serial: Array<number | string> | undefined): s
   return result;
 }
 
-async function runPlay(play: Play, state: RunState): Promise<void> {
+/** Run one play; whether it ended the playbook (any_errors_fatal, max_fail_percentage, a whole batch lost). */
+async function runPlay(play: Play, state: RunState): Promise<boolean> {
   const pattern = play.hosts.includes('{{') ? String(renderString(play.hosts, { ...play.vars, ...state.options.extraVars })) : play.hosts;
   const selected = selectHosts(state.inventory, pattern, state.options.limit);
   state.reporter.playStart(play.name, selected);
   if (selected.length === 0) {
     state.reporter.warning(`no hosts matched '${pattern}'${state.options.limit ? ` with limit '${state.options.limit}'` : ''}; skipping play`);
-    return;
+    return false;
   }
   const varsFiles: Vars = {};
   const playVarsForFiles = { ...play.vars, ...state.options.extraVars };
@@ -134,21 +134,23 @@ async function runPlay(play: Play, state: RunState): Promise<void> {
   };
 
   for (const batch of batches(selected, play.serial)) {
-    const batchHosts = batch.map((name) => hostState(state, name)).filter((host) => !host.failed && !host.unreachable);
+    const batchHosts = stillActive(batch.map((name) => hostState(state, name)));
     ctx.playBatch = batch;
     if (play.gatherFacts) await gatherAll(batchHosts, ctx);
     for (const section of play.sections) {
       await runTasks(section, batchHosts, ctx);
+      // As ansible-core: a stopped play runs no handlers, not even forced ones.
+      if (ctx.aborted) return true;
       await flushHandlers(batchHosts, ctx);
-      if (ctx.aborted) break;
     }
-    if (ctx.aborted) break;
+    if (wholeBatchLost(batchHosts.map((host) => host.run), batch.length)) return true;
   }
+  return false;
 }
 
 async function gatherAll(hosts: HostState[], ctx: PlayContext): Promise<void> {
   const limit = pLimit(ctx.options.forks);
-  const active = hosts.filter((host) => !host.unreachable);
+  const active = stillActive(hosts);
   if (active.length === 0) return;
   const task = { name: 'Gathering Facts', pos: ctx.play.pos };
   ctx.reporter.taskStart(task);
@@ -159,7 +161,7 @@ async function gatherAll(hosts: HostState[], ctx: PlayContext): Promise<void> {
           const vars = lazyVars({ ...host.inventoryVars, ...ctx.playVars, ...ctx.options.extraVars });
           const transport = await ctx.pool.get(host.name, vars);
           host.facts = unsafeVars(factVariables(await gatherFacts(transport)));
-          host.stats.ok++;
+          host.run.recordResult('ok');
           ctx.reporter.result({ host: host.name, task, status: 'ok', result: { changed: false } });
         } catch (error) {
           markUnreachableOrFailed(host, error, task, ctx);
@@ -172,24 +174,18 @@ async function gatherAll(hosts: HostState[], ctx: PlayContext): Promise<void> {
 function markUnreachableOrFailed(host: HostState, error: unknown, task: { name: string }, ctx: PlayContext): void {
   const message = error instanceof InputError ? error.describe() : (error as Error).message;
   if (error instanceof UnreachableError) {
-    host.unreachable = true;
-    host.stats.unreachable++;
+    host.run.markUnreachable();
     ctx.reporter.result({ host: host.name, task, status: 'unreachable', result: { changed: false, unreachable: true, msg: message } });
   } else {
-    host.failed = true;
-    host.stats.failed++;
+    host.run.markFailed();
     ctx.reporter.result({ host: host.name, task, status: 'failed', result: { changed: false, failed: true, msg: message } });
   }
-}
-
-function active(hosts: HostState[]): HostState[] {
-  return hosts.filter((host) => !host.failed && !host.unreachable);
 }
 
 async function runTasks(tasks: Task[], hosts: HostState[], ctx: PlayContext): Promise<void> {
   for (const task of tasks) {
     if (ctx.aborted) return;
-    const running = active(hosts);
+    const running = stillActive(hosts);
     if (running.length === 0) return;
     if (task.kind === 'block') await runBlock(task, running, ctx);
     else await runModuleTask(task, running, ctx, false);
@@ -198,21 +194,16 @@ async function runTasks(tasks: Task[], hosts: HostState[], ctx: PlayContext): Pr
 
 async function runBlock(block: BlockTask, hosts: HostState[], ctx: PlayContext): Promise<void> {
   await runTasks(block.block, hosts, ctx);
-  const failedInBlock = hosts.filter((host) => host.failed && !host.unreachable);
-  if (block.rescue.length && failedInBlock.length) {
-    for (const host of failedInBlock) {
-      host.failed = false;
-      host.stats.failed--;
-      host.stats.rescued++;
+  if (block.rescue.length) {
+    const rescued = hosts.filter((host) => host.run.rescue());
+    if (rescued.length) {
+      ctx.aborted = false;
+      await runTasks(block.rescue, rescued, ctx);
     }
-    ctx.aborted = false;
-    await runTasks(block.rescue, failedInBlock, ctx);
   }
   if (block.always.length) {
-    const stillFailed = hosts.filter((host) => host.failed && !host.unreachable);
-    for (const host of stillFailed) host.failed = false;
-    await runTasks(block.always, hosts.filter((host) => !host.unreachable), ctx);
-    for (const host of stillFailed) host.failed = true;
+    const failed = hosts.filter((host) => host.run.failed);
+    await withReprieve(failed, () => runTasks(block.always, hosts, ctx));
   }
 }
 
@@ -237,11 +228,9 @@ async function runModuleTask(task: ModuleTask, hosts: HostState[], ctx: PlayCont
     const registered = targets[0].hostVars[task.register];
     for (const host of hosts.slice(1)) host.hostVars[task.register] = registered;
   }
-  const newlyFailed = targets.some((host) => host.failed && !host.unreachable);
-  if (newlyFailed && ctx.play.anyErrorsFatal) ctx.aborted = true;
+  if (ctx.play.anyErrorsFatal && targets.some((host) => host.run.failed)) ctx.aborted = true;
   if (ctx.play.maxFailPercentage !== undefined && ctx.playBatch) {
-    const failed = ctx.playBatch.filter((name) => ctx.hosts.get(name)?.failed).length;
-    if ((failed / ctx.playBatch.length) * 100 > ctx.play.maxFailPercentage) ctx.aborted = true;
+    if (exceedsMaxFail(ctx.playBatch.map((name) => ctx.hosts.get(name)?.run), ctx.play.maxFailPercentage)) ctx.aborted = true;
   }
 }
 
@@ -249,14 +238,12 @@ async function flushHandlers(hosts: HostState[], ctx: PlayContext): Promise<void
   const force = ctx.options.forceHandlers || ctx.play.forceHandlers;
   for (const handler of ctx.play.handlers) {
     const names = [handler.name, ...handler.listen];
-    const notified = hosts.filter(
-      (host) => !host.unreachable && (force || !host.failed) && names.some((name) => host.notified.has(name)),
-    );
+    const notified = hosts.filter((host) => (host.run.active || (force && host.run.failed)) && names.some((name) => host.notified.has(name)));
     if (notified.length === 0) continue;
-    const wasFailed = notified.filter((host) => host.failed);
-    for (const host of wasFailed) host.failed = false;
-    await runModuleTask(handler, notified, ctx, true);
-    for (const host of wasFailed) host.failed = true;
+    await withReprieve(
+      notified.filter((host) => host.run.failed),
+      () => runModuleTask(handler, notified, ctx, true),
+    );
   }
   for (const host of hosts) host.notified.clear();
 }

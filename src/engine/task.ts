@@ -9,7 +9,7 @@ import type { Inventory } from '../inventory/index.js';
 import type { ModuleContext, ModuleResult } from '../modules/types.js';
 import type { Condition, ModuleTask, Play, Vars } from '../playbook/model.js';
 import { NO_LOG_MESSAGE, redact, secretValues } from '../report/redact.js';
-import type { HostStats, Reporter, ResultStatus, TaskInfo } from '../report/types.js';
+import type { Reporter, ResultStatus, TaskInfo } from '../report/types.js';
 import { InputError } from '../source.js';
 import { evaluateCondition, renderString, renderTemplate, renderValue } from '../template/index.js';
 import type { Transport } from '../transport/types.js';
@@ -19,6 +19,7 @@ import type { RunOptions } from './executor.js';
 import { extendVars, isUnsafe, lazyVars, markUnsafe, materialize, readsUnsafe, unsafeBinding, unsafeVars } from './vars.js';
 import { parseArguments } from '../modules/args.js';
 import { runModule } from './apply.js';
+import type { HostRun } from './host-state.js';
 
 export interface HostState {
   name: string;
@@ -26,10 +27,9 @@ export interface HostState {
   facts: Vars;
   /** Registered results and set_fact. */
   hostVars: Vars;
-  failed: boolean;
-  unreachable: boolean;
   notified: Set<string>;
-  stats: HostStats;
+  /** In the play or out of it, and the recap counts. */
+  run: HostRun;
 }
 
 export interface PlayContext {
@@ -85,7 +85,7 @@ export function taskVars(task: ModuleTask, host: HostState, ctx: PlayContext): V
     inventory_hostname_short: host.name.split('.')[0],
     hostvars: hostvarsProxy(ctx),
     play_hosts: ctx.playBatch ?? ctx.playHosts,
-    ansible_play_hosts: ctx.playHosts.filter((name) => !ctx.hosts.get(name)?.failed && !ctx.hosts.get(name)?.unreachable),
+    ansible_play_hosts: ctx.playHosts.filter((name) => ctx.hosts.get(name)?.run.active ?? true),
     ansible_play_hosts_all: ctx.playHosts,
     ansible_play_batch: ctx.playBatch ?? ctx.playHosts,
     // The run's --check, whatever a task's own check_mode says (as in Ansible).
@@ -345,29 +345,8 @@ function record(task: ModuleTask, host: HostState, outcome: Outcome, vars: Vars)
   if (task.register) host.hostVars[task.register] = markUnsafe(result);
   const facts = result.ansible_facts;
   if (facts && typeof facts === 'object' && status !== 'failed') Object.assign(host.hostVars, isUnsafe(facts) ? unsafeVars(facts as Vars) : facts);
-  switch (status) {
-    case 'unreachable':
-      host.unreachable = true;
-      host.stats.unreachable++;
-      return;
-    case 'failed':
-      if (ignored) {
-        host.stats.ignored++;
-        host.stats.ok++;
-      } else {
-        host.failed = true;
-        host.stats.failed++;
-      }
-      return;
-    case 'skipped':
-      host.stats.skipped++;
-      return;
-    case 'changed':
-      host.stats.changed++;
-      host.stats.ok++;
-      for (const name of task.notify) host.notified.add(name.includes('{{') ? String(renderString(name, vars, task.pos)) : name);
-      return;
-    default:
-      host.stats.ok++;
+  host.run.recordResult(status, { ignored, changed: result.changed === true });
+  if (status === 'changed') {
+    for (const name of task.notify) host.notified.add(name.includes('{{') ? String(renderString(name, vars, task.pos)) : name);
   }
 }
