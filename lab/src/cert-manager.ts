@@ -58,9 +58,9 @@ export interface RunningCertManager {
 
 /** The pinned cert-manager version from lab/cert-manager/versions.env. */
 export function certManagerVersion(): string {
-  const match = /^CERT_MANAGER_VERSION=(\S+)$/m.exec(readFileSync(VERSIONS_FILE, 'utf8'));
-  if (!match) throw new Error(`no CERT_MANAGER_VERSION in ${VERSIONS_FILE}`);
-  return match[1];
+  const version = /^CERT_MANAGER_VERSION=(\S+)$/m.exec(readFileSync(VERSIONS_FILE, 'utf8'))?.[1];
+  if (!version) throw new Error(`no CERT_MANAGER_VERSION in ${VERSIONS_FILE}`);
+  return version;
 }
 
 /** Where lab/cert-manager/build.sh puts the controller of the pinned version. */

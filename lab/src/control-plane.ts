@@ -92,15 +92,17 @@ export interface ComponentStatus {
 export function pinnedVersions(): Record<string, string> {
   const versions: Record<string, string> = {};
   for (const line of readFileSync(VERSIONS_FILE, 'utf8').split('\n')) {
-    const match = /^([A-Z0-9_]+)=(\S+)$/.exec(line.trim());
-    if (match) versions[match[1]] = match[2];
+    const [, key, value] = /^([A-Z0-9_]+)=(\S+)$/.exec(line.trim()) ?? [];
+    if (key && value) versions[key] = value;
   }
   return versions;
 }
 
 /** Where lab/k8s/build.sh puts the binaries of the pinned Kubernetes version. */
 export function defaultBinDir(): string {
-  return path.join(CACHE_ROOT, pinnedVersions().K8S_VERSION, 'bin');
+  const version = pinnedVersions().K8S_VERSION;
+  if (!version) throw new Error(`no K8S_VERSION in ${VERSIONS_FILE}`);
+  return path.join(CACHE_ROOT, version, 'bin');
 }
 
 /** The kubectl to drive the control plane with: the system one, else one built beside the rest. */
@@ -222,12 +224,21 @@ async function choosePorts(bindAddress: string, apiserver: number): Promise<Stat
   if (!(await portIsFree(bindAddress, apiserver))) {
     throw new Error(`port ${apiserver} on ${bindAddress} is in use: stop what listens there or choose another port`);
   }
-  const ports = [] as number[];
-  while (ports.length < 5) {
-    const port = await freePort();
-    if (port !== apiserver && !ports.includes(port)) ports.push(port);
-  }
-  const [etcdClient, etcdPeer, controllerManager, scheduler, kwok] = ports;
+  const taken = new Set([apiserver]);
+  const nextPort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (taken.has(port)) continue;
+      taken.add(port);
+      return port;
+    }
+  };
+  // One at a time, in this order: each must differ from those already taken.
+  const etcdClient = await nextPort();
+  const etcdPeer = await nextPort();
+  const controllerManager = await nextPort();
+  const scheduler = await nextPort();
+  const kwok = await nextPort();
   return { etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok };
 }
 

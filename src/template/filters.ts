@@ -418,12 +418,12 @@ export const FILTERS: Record<string, Filter> = {
     const others = args.flatMap((other) => (Array.isArray(other) ? other : [other]));
     return others.reduce<Record<string, unknown>>((acc, other) => combine(acc, asMapping(other, 'combine'), recursive, listMerge), asMapping(value, 'combine'));
   },
-  to_json: (value, args, kwargs) => {
+  to_json: (value, _args, kwargs) => {
     const indent = kwargs.indent;
     return pythonJson(value, indent === undefined || indent === null ? undefined : Number(indent), truthy(kwargs.sort_keys));
   },
   to_nice_json: (value, args, kwargs) => pythonJson(value, Number(arg(args, kwargs, 0, 'indent', 4)), kwargs.sort_keys === undefined ? true : truthy(kwargs.sort_keys)),
-  to_yaml: (value, args, kwargs) => stringifyYaml(value, { indent: Number(kwargs.indent ?? 2), lineWidth: 0 }),
+  to_yaml: (value, _args, kwargs) => stringifyYaml(value, { indent: Number(kwargs.indent ?? 2), lineWidth: 0 }),
   to_nice_yaml: (value, args, kwargs) => stringifyYaml(value, { indent: Number(arg(args, kwargs, 0, 'indent', 4)), lineWidth: 0, sortMapEntries: kwargs.sort_keys === undefined ? true : truthy(kwargs.sort_keys) }),
   from_json: (value) => {
     try {

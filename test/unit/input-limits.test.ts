@@ -233,7 +233,7 @@ describe('a byte-order mark', () => {
     expect(playbook.plays[0]!.sections.flat().map((task) => task.name)).toEqual(['debug', 'debug']);
     expect(playbook.plays[0]!.roles[0]!.vars).toEqual({ role_var: 1 });
 
-    for (const [name, text] of [
+    for (const [name, text] of <Array<[string, string]>>[
       ['inventory/hosts.ini', `${BOM}[web]\nweb1\n`],
       ['yaml-inventory/hosts.yml', `${BOM}all:\n  children:\n    web:\n      hosts: {web1: }\n`],
     ]) {

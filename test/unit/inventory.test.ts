@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { groupsOfHost, hostVariables, loadInventory, selectHosts, type Inventory } from '../../src/inventory/index.js';
+import { groupsOfHost, hostVariables, loadInventory, type Inventory } from '../../src/inventory/index.js';
 import { InputError } from '../../src/source.js';
 
 const fixtures = resolve('test/fixtures/inventory');
