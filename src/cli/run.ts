@@ -95,7 +95,10 @@ export async function listCommand(playbookFile: string, options: CliOptions, rol
     if (options.listTasks) {
       out('  tasks:');
       const visit = (task: Task): void => {
-        if (task.kind === 'block') return [...task.block, ...task.rescue, ...task.always].forEach(visit);
+        if (task.kind === 'block') {
+          for (const inner of [...task.block, ...task.rescue, ...task.always]) visit(inner);
+          return;
+        }
         if (!selectedByTags(task.tags, options.tags, options.skipTags)) return;
         const name = task.role ? `${task.role.name} : ${task.name}` : task.name;
         out(`    ${name}\tTAGS: [${task.tags.join(', ')}]`);

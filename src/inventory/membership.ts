@@ -13,7 +13,7 @@ export function hostsOfGroup(inv: Inventory, groupName: string): string[] {
     const group = inv.groups.get(name);
     if (!group || seen.has(name)) return;
     seen.add(name);
-    group.hosts.forEach((host) => members.add(host));
+    for (const host of group.hosts) members.add(host);
     group.children.forEach(visit);
   };
   visit(groupName);

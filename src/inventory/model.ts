@@ -92,7 +92,7 @@ export function reconcile(inv: Inventory): Inventory {
   const hasParent = new Set<string>();
   for (const group of inv.groups.values()) {
     for (const child of group.children) hasParent.add(child);
-    if (group.name !== 'all' && group.name !== 'ungrouped') group.hosts.forEach((host) => grouped.add(host));
+    if (group.name !== 'all' && group.name !== 'ungrouped') for (const host of group.hosts) grouped.add(host);
   }
   for (const group of inv.groups.values()) {
     if (group.name !== 'all' && !hasParent.has(group.name) && !all.children.includes(group.name)) {

@@ -123,7 +123,7 @@ function addGroupBody(inv: Inventory, name: string, body: Group | null, raw: unk
       }
     } else if (key === 'hosts') {
       for (const [entry, vars] of Object.entries(body.hosts ?? {})) {
-        let parsedEntry;
+        let parsedEntry: ReturnType<typeof parseHostEntry>;
         try {
           parsedEntry = parseHostEntry(entry);
         } catch (error) {

@@ -8,7 +8,7 @@ import { findModule, moduleNames } from '../modules/index.js';
 import { InputError, suggestion, type SourcePos } from '../source.js';
 import { loadYamlFile, positionOf } from '../yaml.js';
 import type { BlockTask, Condition, ModuleTask, Play, Playbook, Role, Task, TaskSettings, Vars } from './model.js';
-import { playSchema, rawTaskSchema, roleMetaSchema, roleReferenceSchema, taskKeywordNames, type RawTask } from './schema.js';
+import { playSchema, rawTaskSchema, roleMetaSchema, type roleReferenceSchema, taskKeywordNames, type RawTask } from './schema.js';
 import { validate } from './validate.js';
 import type { z } from 'zod';
 
@@ -196,7 +196,10 @@ class Loader {
   private checkNotify(tasks: Task[]): void {
     const known = new Set(this.handlers.flatMap((handler) => [handler.name, ...handler.listen]));
     const visit = (task: Task): void => {
-      if (task.kind === 'block') return [...task.block, ...task.rescue, ...task.always].forEach(visit);
+      if (task.kind === 'block') {
+        for (const inner of [...task.block, ...task.rescue, ...task.always]) visit(inner);
+        return;
+      }
       const missing = task.notify.find((name) => !name.includes('{{') && !known.has(name));
       if (missing === undefined) return;
       const hint = suggestion(missing, known) ?? (known.size ? `handlers: ${[...known].join(', ')}` : 'define it under handlers:');

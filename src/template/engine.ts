@@ -109,7 +109,7 @@ handlebars.registerHelper('tsrun_for', function (this: unknown, id: number, opti
       if (!Array.isArray(item) || item.length !== targets.length) {
         throw new TemplateEvaluationError(`cannot unpack ${typeName(item)} into ${targets.join(', ')} (in '${entry.text}')`, scope.origin);
       }
-      targets.forEach((target, i) => setKey(own, target, item[i]));
+      for (const [i, target] of targets.entries()) setKey(own, target, item[i]);
     }
     own.loop = {
       index: index + 1,
@@ -183,7 +183,7 @@ function withLocation(error: unknown, placement: Placement): unknown {
 function compile(text: string, placement: Placement): Compiled {
   let found = compiled.get(text);
   if (found) return found;
-  let translation;
+  let translation: ReturnType<typeof translate>;
   try {
     translation = translate(text);
   } catch (error) {

@@ -195,7 +195,8 @@ export class SshTransport implements Transport {
           ),
         );
       }
-      const connected = (client = await connectClient(config, label));
+      const connected = await connectClient(config, label);
+      client = connected;
       const channel = await new Promise<ClientChannel>((resolve, reject) => {
         connected.once('close', () => reject(new UnreachableError(`the connection to ${label} closed before a shell started`)));
         connected.exec('exec /bin/sh', (error, stream) => (error ? reject(new UnreachableError(`cannot start a shell on ${label}: ${error.message}`)) : resolve(stream)));

@@ -38,6 +38,7 @@ interface KnownHostsFile {
   queries: Array<[target: string, key: KeyName]>;
 }
 
+// biome-ignore format: a table reads as one row per case
 const FILES: Record<string, KnownHostsFile> = {
   plain: { lines: ['web1 {E}'], queries: [['web1', 'ed25519'], ['WEB1', 'ed25519'], ['web2', 'ed25519'], ['web1', 'ecdsa']] },
   'revoked after plain': { lines: ['web1 {E}', '@revoked web1 {E}'], queries: [['web1', 'ed25519']] },
@@ -124,6 +125,7 @@ const certAuthorityOnly = (file: string, target: string, mode: HostKeyChecking):
   mode === 'accept-new' && (file === 'cert authority only' ? target === 'web1.example.com' : file === 'cert authority for the bare host');
 
 /** A few of OpenSSH's decisions spelled out, so a misread reference cannot go unnoticed. */
+// biome-ignore format: a table reads as one row per case
 const PINNED: Array<[file: string, target: string, key: KeyName, mode: HostKeyChecking, decision: Decision]> = [
   ['revoked after plain', 'web1', 'ed25519', 'strict', 'revoked'],
   ['revoked after plain', 'web1', 'ed25519', 'accept-new', 'revoked'],
@@ -400,7 +402,10 @@ describe('the transport asks for a key type the file knows, as ssh orders its ho
   /** How far a connection without credentials gets: past the host key check, or refused at it. */
   async function tsrunConnects(file: string): Promise<string> {
     const error = await SshTransport.connect({ host: '127.0.0.1', port, user: 'root', hostKeyChecking: 'strict', knownHostsFile: file }).then(
-      async (transport) => (await transport.close(), new Error('connected')),
+      async (transport) => {
+        await transport.close();
+        return new Error('connected');
+      },
       (problem: Error) => problem,
     );
     return /authentication failed/.test(error.message) ? 'trusted' : error.message;

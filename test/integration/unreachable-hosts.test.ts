@@ -44,7 +44,7 @@ beforeAll(async () => {
   // A port nothing listens on: bound, then closed.
   const closed = net.createServer();
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-  ports['refuses'] = (closed.address() as net.AddressInfo).port;
+  ports.refuses = (closed.address() as net.AddressInfo).port;
   await new Promise((resolve) => closed.close(resolve));
 });
 afterAll(async () => {

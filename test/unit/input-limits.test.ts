@@ -251,7 +251,10 @@ describe('the command line', () => {
   async function cli(...argv: string[]): Promise<{ code: number; stderr: string }> {
     let stderr = '';
     const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stderr += String(chunk);
+      return true;
+    });
     try {
       return { code: await main(argv), stderr };
     } finally {

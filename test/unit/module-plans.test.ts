@@ -79,6 +79,7 @@ function assumedPlan<Args, State>(module: PlannedModuleSpec<Args, State>, rawArg
 const fileState = (target: PathState, extra: Partial<FileState> = {}): FileState => ({ target, umask: 0o022, entries: [], ...extra });
 
 describe('file plans', () => {
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, FileState, Partial<Shown>]>([
     ['a missing directory is made with its parents', { path: '/d', state: 'directory' }, fileState(missing('/d', false)), {
       changed: true,
@@ -121,6 +122,7 @@ describe('file plans', () => {
     expect(plan.changes[0]).toContain(`ln -s -- /f "$tmp" || exit 1\nmv -f -- "$tmp" "$p"`);
   });
 
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, FileState, RegExp]>([
     ['a file over a directory', { path: '/d', state: 'file' }, fileState(dir('/d')), /path \/d is a directory, expected a file/],
     ['state file of a missing path', { path: '/f', state: 'file' }, fileState(missing('/f')), /file \(\/f\) is absent, cannot continue/],
@@ -146,6 +148,7 @@ describe('file plans', () => {
 const put = (content: string, states: PathState[], sourceName?: string): PutState => ({ content: Buffer.from(content), sourceName, read: { states, umask: 0o022, extra: '' } });
 
 describe('copy and template plans', () => {
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, PutState, Partial<Shown>]>([
     ['a new file is written with the umask mode', { dest: '/f', content: 'new\n' }, put('new\n', [missing('/f')]), {
       changed: true,
@@ -203,6 +206,7 @@ describe('copy and template plans', () => {
 const edit = (state: PathState): EditState => ({ file: state, umask: 0o022 });
 
 describe('lineinfile and blockinfile plans', () => {
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, EditState, Partial<Shown>]>([
     ['the line is there: unchanged', { path: '/f', line: 'b' }, edit(file('/f', 'a\nb\n')), { changed: false, result: { msg: '', path: '/f' }, changes: [] }],
     ['a regexp match is replaced', { path: '/f', regexp: '^b', line: 'b=2' }, edit(file('/f', 'a\nb=1\n')), {
@@ -227,6 +231,7 @@ describe('lineinfile and blockinfile plans', () => {
     expect(planOf(lineinfileModule, args, state)).toMatchObject(expected);
   });
 
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, EditState, Partial<Shown>]>([
     ['a block is inserted at the end', { path: '/f', block: 'x' }, edit(file('/f', 'a\n')), {
       changed: true,
@@ -254,6 +259,7 @@ describe('lineinfile and blockinfile plans', () => {
 // ---------------------------------------------------------------- stat and slurp
 
 describe('stat and slurp plans', () => {
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, PathState, Record<string, unknown>]>([
     ['a missing path', { path: '/x' }, missing('/x'), { stat: { exists: false } }],
     ['a file, with its checksum', { path: '/f' }, file('/f', 'x', { sha1: 'abc', mtime: 5, inode: 7, device: 8 }), {
@@ -266,6 +272,7 @@ describe('stat and slurp plans', () => {
     expect(plan).toMatchObject({ changed: false, changes: [], result });
   });
 
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, { code: number; stdout: string; stderr: string }, Record<string, unknown>]>([
     ['content, base64 in one line', { code: 0, stdout: 'aGVs\nbG8=\n', stderr: '' }, { content: 'aGVsbG8=', encoding: 'base64', source: '/f' }],
     ['a missing file', { code: 22, stdout: '', stderr: '' }, { failed: true, msg: 'file not found: /f' }],
@@ -281,6 +288,7 @@ describe('stat and slurp plans', () => {
 const systemd = (active: string, enabled: string) => ({ manager: 'systemd', active, enabled, load: 'loaded' });
 
 describe('service plans', () => {
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, Record<string, string>, boolean, string[]]>([
     ['running and enabled as asked', { name: 'ssh', state: 'started', enabled: 'yes' }, systemd('active', 'enabled'), false, []],
     ['started when inactive', { name: 'ssh', state: 'started' }, systemd('inactive', 'enabled'), true, ['set -e\nsystemctl start ssh']],
@@ -333,6 +341,7 @@ const served = (object: K8sObject): K8sObject => ({ ...object, metadata: { ...ob
 describe('k8s plans', () => {
   const wanted = namespace('apps', { team: 'a' });
 
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, K8sState, boolean, RegExp[]]>([
     ['a new object is applied', { definition: wanted }, k8s([wanted], [], [served(wanted)]), true, [/k apply -f "\$f" {2}--server-side --force-conflicts --field-manager=tsrun >\/dev\/null \|\| exit 1/]],
     ['an object as the server has it is unchanged', { definition: wanted }, k8s([wanted], [served(wanted)], [served(wanted)]), false, []],
@@ -344,7 +353,7 @@ describe('k8s plans', () => {
     const plan = planOf(k8sModule, args, state);
     expect(plan.changed).toBe(changed);
     expect(plan.changes).toHaveLength(runs.length);
-    runs.forEach((run, index) => expect(plan.changes[index]).toMatch(run));
+    for (const [index, run] of runs.entries()) expect(plan.changes[index]).toMatch(run);
   });
 
   test('the diff shows what the user declares, without server bookkeeping', () => {
@@ -365,6 +374,8 @@ describe('k8s plans', () => {
 // ---------------------------------------------------------------- controller-only modules
 
 describe('debug, assert, fail and set_fact plans', () => {
+  // biome-ignore format: a table reads as one row per case
+  // biome-ignore lint/suspicious/noExplicitAny: one table holds modules of different argument types
   test.each<[string, PlannedModuleSpec<any, any>, Record<string, unknown>, unknown, Record<string, unknown>]>([
     ['debug msg', debugModule, { msg: 'hi' }, undefined, { msg: 'hi' }],
     ['debug default', debugModule, {}, undefined, { msg: 'Hello world!' }],
