@@ -65,7 +65,11 @@ export function parseYaml(text: string, file: string, options: YamlOptions = {})
   const bytes = Buffer.byteLength(text);
   if (bytes > YAML_LIMITS.fileBytes) {
     const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-    throw new InputError(`YAML file of ${mib(bytes)} is larger than the limit of ${mib(YAML_LIMITS.fileBytes)}`, { file, line: 1, col: 1 }, 'split it into several files');
+    throw new InputError(
+      `YAML file of ${mib(bytes)} is larger than the limit of ${mib(YAML_LIMITS.fileBytes)}`,
+      { file, line: 1, col: 1 },
+      'split it into several files',
+    );
   }
   const lineCounter = new LineCounter();
   const pos = (offset: number | undefined): SourcePos => {

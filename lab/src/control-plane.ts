@@ -287,9 +287,23 @@ async function writePki(state: State): Promise<void> {
   const file = (name: string) => path.join(dir, name);
   if (!(await exists(file('ca.crt')))) {
     await openssl([
-      'req', '-x509', '-new', '-nodes', ...EC_KEY, '-keyout', file('ca.key'), '-out', file('ca.crt'),
-      '-days', '3650', '-subj', '/CN=tsrun-lab-kubernetes-ca',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+      'req',
+      '-x509',
+      '-new',
+      '-nodes',
+      ...EC_KEY,
+      '-keyout',
+      file('ca.key'),
+      '-out',
+      file('ca.crt'),
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=tsrun-lab-kubernetes-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
     ]);
     await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file('sa.key')]);
     await openssl(['pkey', '-in', file('sa.key'), '-pubout', '-out', file('sa.pub')]);
@@ -307,9 +321,26 @@ const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
 
 async function signedCertificate(dir: string, name: string, subject: string, extensions: string[]): Promise<void> {
   await openssl([
-    'req', '-x509', '-nodes', ...EC_KEY, '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.crt`),
-    '-CA', path.join(dir, 'ca.crt'), '-CAkey', path.join(dir, 'ca.key'), '-days', '3650', '-subj', subject,
-    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
+    'req',
+    '-x509',
+    '-nodes',
+    ...EC_KEY,
+    '-keyout',
+    path.join(dir, `${name}.key`),
+    '-out',
+    path.join(dir, `${name}.crt`),
+    '-CA',
+    path.join(dir, 'ca.crt'),
+    '-CAkey',
+    path.join(dir, 'ca.key'),
+    '-days',
+    '3650',
+    '-subj',
+    subject,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
     ...extensions.flatMap((extension) => ['-addext', extension]),
   ]);
 }

@@ -38,5 +38,9 @@ export async function getClusterScoped(kubeconfig: string, resource: string, nam
 }
 
 export function apply(kubeconfig: string, objects: unknown[]): Promise<string> {
-  return kubectl(kubeconfig, ['apply', '--server-side', '--field-manager=tsrun-lab', '--force-conflicts', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  return kubectl(
+    kubeconfig,
+    ['apply', '--server-side', '--field-manager=tsrun-lab', '--force-conflicts', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+  );
 }

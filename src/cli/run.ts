@@ -152,4 +152,3 @@ export async function runCommand(playbookFile: string, options: CliOptions, role
   if (stats.some((s) => s.failed > 0)) return 2;
   return 0;
 }
-

@@ -58,7 +58,10 @@ function addVarsDir(inv: Inventory, dir: string): void {
 }
 
 function addInlineHosts(inv: Inventory, list: string): void {
-  for (const item of list.split(',').map((entry) => entry.trim()).filter(Boolean)) {
+  for (const item of list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)) {
     try {
       const entry = parseHostEntry(item);
       addHosts(inv, 'ungrouped', entry.names, {}, { port: entry.port });

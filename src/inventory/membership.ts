@@ -64,9 +64,6 @@ export function groupsOfHost(inv: Inventory, host: string): string[] {
   }
   found.delete('all');
   const depths = groupDepths(inv);
-  const ordered = [...found].sort(
-    (a, b) =>
-      depths.get(a)! - depths.get(b)! || priorityOf(inv, a) - priorityOf(inv, b) || (a < b ? -1 : a > b ? 1 : 0),
-  );
+  const ordered = [...found].sort((a, b) => depths.get(a)! - depths.get(b)! || priorityOf(inv, a) - priorityOf(inv, b) || (a < b ? -1 : a > b ? 1 : 0));
   return ['all', ...ordered];
 }

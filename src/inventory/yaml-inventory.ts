@@ -36,7 +36,17 @@ interface Group {
 const Group: z.ZodType<Group> = z.strictObject({
   hosts: Hosts.optional(),
   vars: Vars.nullable().optional(),
-  children: z.preprocess(oneNameAsMapping, z.record(z.string(), z.lazy(() => Group.nullable())).nullable()).optional(),
+  children: z
+    .preprocess(
+      oneNameAsMapping,
+      z
+        .record(
+          z.string(),
+          z.lazy(() => Group.nullable()),
+        )
+        .nullable(),
+    )
+    .optional(),
 });
 
 const YamlInventory = z.record(z.string(), Group.nullable());

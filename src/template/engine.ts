@@ -201,7 +201,11 @@ function compile(text: string, placement: Placement): Compiled {
   } catch (error) {
     const message = (error as Error).message;
     const line = Number(/line (\d+)/.exec(message)?.[1] ?? 1);
-    const first = message.split('\n').filter((l) => l.trim() !== '').at(-1) ?? message;
+    const first =
+      message
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .at(-1) ?? message;
     throw new TemplateSyntaxError(`template: ${first}`, placeAt(placement, { line, col: 1 }));
   }
   const render = handlebars.compile(translation.source, { noEscape: true, knownHelpers: KNOWN_HELPERS, knownHelpersOnly: true });

@@ -176,7 +176,13 @@ type Method = (target: unknown, args: unknown[], kwargs: Record<string, unknown>
 
 function pythonSplit(text: string, separator: unknown, maxSplit: unknown): string[] {
   const limit = maxSplit === undefined || maxSplit === null || Number(maxSplit) < 0 ? Infinity : Number(maxSplit);
-  const parts = separator === undefined || separator === null ? text.trim().split(/\s+/).filter((p) => p !== '') : text.split(String(separator));
+  const parts =
+    separator === undefined || separator === null
+      ? text
+          .trim()
+          .split(/\s+/)
+          .filter((p) => p !== '')
+      : text.split(String(separator));
   if (parts.length - 1 <= limit) return parts;
   const sep = separator === undefined || separator === null ? ' ' : String(separator);
   return [...parts.slice(0, limit), parts.slice(limit).join(sep)];

@@ -188,9 +188,13 @@ async function startSshd(): Promise<void> {
   );
   port = await freePort();
   const script = 'mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && exec "$@"';
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', '/usr/sbin/sshd', '-D', '-e', '-f', config, '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', '/usr/sbin/sshd', '-D', '-e', '-f', config, '-p', String(port)],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   sshd = child;
   let log = '';
   await new Promise<void>((resolve, reject) => {
@@ -267,7 +271,9 @@ async function sshStderr(file: string, mode: HostKeyChecking, algorithm: string 
 /** What the real ssh decides for the row. */
 async function sshDecides(row: Row): Promise<Outcome> {
   const file = await copyOf(row, 'ssh');
-  const target = isPort(row.target) ? ['-p', String(port), row.target.slice(0, -':PORT'.length)] : ['-p', String(port), '-o', `HostKeyAlias=${row.target}`, '127.0.0.1'];
+  const target = isPort(row.target)
+    ? ['-p', String(port), row.target.slice(0, -':PORT'.length)]
+    : ['-p', String(port), '-o', `HostKeyAlias=${row.target}`, '127.0.0.1'];
   const stderr = await sshStderr(file, row.mode, ALGORITHM[row.key], target);
   const decision: Decision | undefined = /Permission denied/.test(stderr)
     ? 'trusted'
@@ -297,9 +303,11 @@ async function tsrunDecides(row: Row): Promise<Outcome> {
 /** Run `work` over `items`, `limit` at a time. */
 async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: limit }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    }),
+  );
 }
 
 beforeAll(async () => {

@@ -40,8 +40,32 @@ const file = (path: string, content: string, extra: Partial<PathState> = {}): Pa
   content: Buffer.from(content),
   ...extra,
 });
-const dir = (path: string, extra: Partial<PathState> = {}): PathState => ({ path, exists: true, kind: 'directory', parentExists: true, mode: 0o755, uid: 0, gid: 0, owner: 'root', group: 'root', ...extra });
-const link = (path: string, text: string, extra: Partial<PathState> = {}): PathState => ({ path, exists: true, kind: 'link', targetKind: 'file', linkText: text, parentExists: true, mode: 0o777, uid: 0, gid: 0, owner: 'root', group: 'root', ...extra });
+const dir = (path: string, extra: Partial<PathState> = {}): PathState => ({
+  path,
+  exists: true,
+  kind: 'directory',
+  parentExists: true,
+  mode: 0o755,
+  uid: 0,
+  gid: 0,
+  owner: 'root',
+  group: 'root',
+  ...extra,
+});
+const link = (path: string, text: string, extra: Partial<PathState> = {}): PathState => ({
+  path,
+  exists: true,
+  kind: 'link',
+  targetKind: 'file',
+  linkText: text,
+  parentExists: true,
+  mode: 0o777,
+  uid: 0,
+  gid: 0,
+  owner: 'root',
+  group: 'root',
+  ...extra,
+});
 
 /** A plan as the tables state it: the scripts run and files written, not their closures. */
 interface Shown {
@@ -57,7 +81,9 @@ function show(plan: Plan): Shown {
     result: plan.result,
     diff: plan.diff,
     changes: (plan.changes ?? []).map((change) =>
-      'run' in change ? change.run : `write ${change.write.path} ${change.write.mode.toString(8)}${change.write.backup ? ' with backup' : ''}: ${change.write.content.toString()}`,
+      'run' in change
+        ? change.run
+        : `write ${change.write.path} ${change.write.mode.toString(8)}${change.write.backup ? ' with backup' : ''}: ${change.write.content.toString()}`,
     ),
   };
 }
@@ -137,7 +163,9 @@ describe('file plans', () => {
   });
 
   test('what an earlier task may create: a missing link source or directory is assumed, nothing else', () => {
-    expect(assumedPlan(fileModule, { path: '/l', state: 'link', src: '/x' }, fileState(missing('/l'), { source: missing('/x') }))).toMatchObject({ changed: true });
+    expect(assumedPlan(fileModule, { path: '/l', state: 'link', src: '/x' }, fileState(missing('/l'), { source: missing('/x') }))).toMatchObject({
+      changed: true,
+    });
     expect(assumedPlan(fileModule, { path: '/no/f', state: 'touch' }, fileState(missing('/no/f', false)))).toMatchObject({ changed: true });
     expect(assumedPlan(fileModule, { path: '/d', state: 'file' }, fileState(dir('/d')))).toBeUndefined();
   });
@@ -145,7 +173,11 @@ describe('file plans', () => {
 
 // ---------------------------------------------------------------- copy and template
 
-const put = (content: string, states: PathState[], sourceName?: string): PutState => ({ content: Buffer.from(content), sourceName, read: { states, umask: 0o022, extra: '' } });
+const put = (content: string, states: PathState[], sourceName?: string): PutState => ({
+  content: Buffer.from(content),
+  sourceName,
+  read: { states, umask: 0o022, extra: '' },
+});
 
 describe('copy and template plans', () => {
   // biome-ignore format: a table reads as one row per case
@@ -190,7 +222,10 @@ describe('copy and template plans', () => {
   });
 
   test('template plans as copy does', () => {
-    expect(planOf(templateModule, { src: 'a.j2', dest: '/f' }, put('rendered', [missing('/f')], 'a'))).toMatchObject({ changed: true, changes: ['write /f 644: rendered'] });
+    expect(planOf(templateModule, { src: 'a.j2', dest: '/f' }, put('rendered', [missing('/f')], 'a'))).toMatchObject({
+      changed: true,
+      changes: ['write /f 644: rendered'],
+    });
   });
 
   test('a missing dest directory fails, unless an earlier task makes it', () => {
@@ -250,7 +285,11 @@ describe('lineinfile and blockinfile plans', () => {
   });
 
   test('a file to edit that an earlier task may create is edited as empty', () => {
-    expect(assumedPlan(lineinfileModule, { path: '/f', line: 'x' }, edit(missing('/f', false)))).toMatchObject({ changed: true, result: { msg: 'line added' }, changes: ['write /f 644: x\n'] });
+    expect(assumedPlan(lineinfileModule, { path: '/f', line: 'x' }, edit(missing('/f', false)))).toMatchObject({
+      changed: true,
+      result: { msg: 'line added' },
+      changes: ['write /f 644: x\n'],
+    });
     expect(assumedPlan(blockinfileModule, { path: '/f', block: 'x' }, edit(missing('/f')))).toMatchObject({ changed: true, result: { msg: 'File created' } });
     expect(assumedPlan(lineinfileModule, { path: '/f', line: 'x' }, edit(file('/f', '')))).toBeUndefined();
   });
@@ -314,7 +353,9 @@ describe('service plans', () => {
 
   test('a service not installed fails, unless an earlier task installs it and it is to run', () => {
     const none = { manager: 'none' };
-    expect(planOf(serviceModule, { name: 'web', state: 'started' }, none)).toMatchObject({ result: { failed: true, msg: 'Could not find the requested service web' } });
+    expect(planOf(serviceModule, { name: 'web', state: 'started' }, none)).toMatchObject({
+      result: { failed: true, msg: 'Could not find the requested service web' },
+    });
     expect(assumedPlan(serviceModule, { name: 'web', state: 'started' }, none)).toMatchObject({
       changed: true,
       result: { msg: 'service web is not installed yet; a real run would start it' },
@@ -328,7 +369,11 @@ describe('service plans', () => {
 
 // ---------------------------------------------------------------- k8s
 
-const namespace = (name: string, labels?: Record<string, string>): K8sObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(labels ? { labels } : {}) } });
+const namespace = (name: string, labels?: Record<string, string>): K8sObject => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, ...(labels ? { labels } : {}) },
+});
 const k8s = (objects: K8sObject[], current: K8sObject[], dryRun: string | K8sObject[]): K8sState => ({
   objects,
   manifest: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
@@ -336,7 +381,11 @@ const k8s = (objects: K8sObject[], current: K8sObject[], dryRun: string | K8sObj
   dryRun: typeof dryRun === 'string' ? dryRun : JSON.stringify({ kind: 'List', items: dryRun }),
 });
 /** As the API server returns an object: with bookkeeping the comparison ignores. */
-const served = (object: K8sObject): K8sObject => ({ ...object, metadata: { ...object.metadata, uid: 'u1', resourceVersion: '9', managedFields: [] }, status: { phase: 'Active' } });
+const served = (object: K8sObject): K8sObject => ({
+  ...object,
+  metadata: { ...object.metadata, uid: 'u1', resourceVersion: '9', managedFields: [] },
+  status: { phase: 'Active' },
+});
 
 describe('k8s plans', () => {
   const wanted = namespace('apps', { team: 'a' });
@@ -358,13 +407,21 @@ describe('k8s plans', () => {
 
   test('the diff shows what the user declares, without server bookkeeping', () => {
     const plan = planOf(k8sModule, { definition: wanted }, k8s([wanted], [served(namespace('apps'))], [served(wanted)]));
-    expect(plan.diff).toEqual([{ path: 'Namespace/apps', before: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n', after: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    team: a\n  name: apps\n' }]);
+    expect(plan.diff).toEqual([
+      {
+        path: 'Namespace/apps',
+        before: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n',
+        after: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    team: a\n  name: apps\n',
+      },
+    ]);
   });
 
   test('a dry run that fails fails the task; a namespace not found yet is taken as made by an earlier task', () => {
     const pod: K8sObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'apps' } };
     const noNamespace = k8s([pod], [], 'Error from server (NotFound): namespaces "apps" not found\n__dry_run_failed__ 1\n');
-    expect(planOf(k8sModule, { definition: pod }, noNamespace)).toMatchObject({ result: { failed: true, msg: 'kubectl apply (dry run) failed: Error from server (NotFound): namespaces "apps" not found' } });
+    expect(planOf(k8sModule, { definition: pod }, noNamespace)).toMatchObject({
+      result: { failed: true, msg: 'kubectl apply (dry run) failed: Error from server (NotFound): namespaces "apps" not found' },
+    });
     expect(assumedPlan(k8sModule, { definition: pod }, noNamespace)).toMatchObject({ changed: true, diff: [{ path: 'ConfigMap/c', before: '' }] });
     const invalid = k8s([pod], [], 'The ConfigMap "c" is invalid\n__dry_run_failed__ 1\n');
     expect(assumedPlan(k8sModule, { definition: pod }, invalid)).toBeUndefined();
@@ -461,7 +518,10 @@ describe('the engine runs a plan', () => {
     const failing = defineModule({
       name: 'failing',
       schema: moduleArgs({}),
-      plan: () => ({ changed: true, changes: [{ run: 'echo nope >&2; exit 3', error: (r) => `it said ${r.stderr.trim()} (${r.code})` }, { run: `touch '${join(dir, 'after')}'` }] }),
+      plan: () => ({
+        changed: true,
+        changes: [{ run: 'echo nope >&2; exit 3', error: (r) => `it said ${r.stderr.trim()} (${r.code})` }, { run: `touch '${join(dir, 'after')}'` }],
+      }),
     });
     expect((await run(failing, {})).result).toEqual({ changed: true, failed: true, msg: 'it said nope (3)' });
     expect(existsSync(join(dir, 'after'))).toBe(false);
@@ -483,7 +543,14 @@ describe('the engine runs a plan', () => {
   });
 
   test('errors a plan throws on the host state fail the task; others are not swallowed', async () => {
-    const throwing = (error: Error) => defineModule({ name: 'throwing', schema: moduleArgs({}), plan: () => { throw error; } });
+    const throwing = (error: Error) =>
+      defineModule({
+        name: 'throwing',
+        schema: moduleArgs({}),
+        plan: () => {
+          throw error;
+        },
+      });
     expect((await run(throwing(new RemoteError('bad state')), {})).result).toEqual({ changed: false, failed: true, msg: 'bad state' });
     await expect(run(throwing(new TypeError('bug')), {})).rejects.toThrow('bug');
   });

@@ -65,9 +65,7 @@ describe('playbook errors point at the source', () => {
   });
 
   test('include_tasks of a missing file names the file and where it was included', () => {
-    expect(loadError('missing-include.yml')).toBe(
-      `${fixture('missing-include.yml')}:4:7: included task file not found: ${fixture('tasks/nowhere.yml')}`,
-    );
+    expect(loadError('missing-include.yml')).toBe(`${fixture('missing-include.yml')}:4:7: included task file not found: ${fixture('tasks/nowhere.yml')}`);
   });
 
   test('a word that is not k=v in the short form is named', () => {
