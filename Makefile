@@ -60,6 +60,10 @@ test: deps lint build typecheck
 	$(MAKE) --no-print-directory lab-binaries
 	npm run --silent test:integration
 
+# Both test projects with coverage of src/: coverage/index.html, coverage/lcov.info.
+coverage: deps build typecheck lab-binaries
+	npm run --silent coverage
+
 demo: deps build lab-binaries
 	./examples/demo/run.sh
 
