@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Composer, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Alias, type CST, type Node, type Document } from 'yaml';
-import { InputError, type SourcePos } from './source.js';
+import { InputError, type SourcePos } from './input-error.js';
 
 /**
  * Limits that keep hostile or broken YAML from hanging or crashing the loader, each far

@@ -7,7 +7,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { packagePath } from '../package-root.js';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { runCommand, listCommand, type CliOptions } from './run.js';
 
 export const EXIT = { ok: 0, invalidInput: 1, hostFailed: 2, unreachable: 4, badOptions: 5 } as const;

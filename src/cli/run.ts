@@ -8,7 +8,7 @@ import type { Playbook, Task, Vars } from '../playbook/model.js';
 import { consoleReporter } from '../report/console.js';
 import { jsonLinesReporter } from '../report/json.js';
 import { fanOut, type Reporter } from '../report/types.js';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { loadYamlFile, parseYaml } from '../yaml.js';
 import type { HostKeyChecking } from '../transport/known-hosts.js';
 

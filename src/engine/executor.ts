@@ -8,7 +8,7 @@ import { hostVariables, selectHosts, type Inventory } from '../inventory/index.j
 import type { BlockTask, ModuleTask, Play, Playbook, Task, Vars } from '../playbook/model.js';
 import { loadVarsFile } from '../playbook/load.js';
 import { emptyStats, type HostStats, type Reporter } from '../report/types.js';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { renderString } from '../template/index.js';
 import { ConnectionPool, type ConnectionDefaults } from './connections.js';
 import { factVariables, gatherFacts } from './facts.js';

@@ -10,7 +10,7 @@ import type { ModuleContext, ModuleResult } from '../modules/types.js';
 import type { Condition, ModuleTask, Play, Vars } from '../playbook/model.js';
 import { NO_LOG_MESSAGE, redact, secretValues } from '../report/redact.js';
 import type { HostStats, Reporter, ResultStatus, TaskInfo } from '../report/types.js';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { evaluateCondition, renderString, renderTemplate, renderValue } from '../template/index.js';
 import type { Transport } from '../transport/types.js';
 import { UnreachableError } from '../transport/types.js';

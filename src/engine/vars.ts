@@ -15,7 +15,7 @@
  * Values are templated lazily, as Ansible does: a variable whose value contains `{{ }}`
  * is rendered when it is read, against the same variables.
  */
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { renderString } from '../template/index.js';
 import type { Vars } from '../playbook/model.js';
 

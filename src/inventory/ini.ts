@@ -12,7 +12,7 @@
  * A group must be declared by `[name]` or `[name:children]` somewhere in the file (or by
  * an earlier source) before `[name:vars]` or a `[x:children]` entry may refer to it.
  */
-import { InputError, suggestion, type SourcePos } from '../source.js';
+import { InputError, suggestion, type SourcePos } from '../input-error.js';
 import { HostEntryError, parseHostEntry } from './host-ranges.js';
 import { addChild, addGroup, addHosts } from './model.js';
 import { parseIniValue } from './python-literal.js';

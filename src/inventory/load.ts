@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { parseYaml } from '../yaml.js';
 import { HostEntryError, parseHostEntry } from './host-ranges.js';
 import { parseIniInventory } from './ini.js';

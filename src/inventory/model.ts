@@ -2,7 +2,7 @@
  * Building an inventory: the operations the INI, YAML and inline-list readers share, and
  * the final reconciliation Ansible does (implicit `all` and `ungrouped`).
  */
-import { InputError, type SourcePos } from '../source.js';
+import { InputError, type SourcePos } from '../input-error.js';
 import type { Inventory, InventoryGroup, InventoryHost } from './types.js';
 
 export function emptyInventory(): Inventory {

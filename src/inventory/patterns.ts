@@ -12,7 +12,7 @@
  * without duplicates; a pattern that matches nothing gives an empty list.
  */
 import { readFileSync } from 'node:fs';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { hostsOfGroup } from './membership.js';
 import type { Inventory } from './types.js';
 

@@ -12,7 +12,7 @@
  * worse than an error.
  */
 import { z } from 'zod';
-import { InputError, suggestion } from '../source.js';
+import { InputError, suggestion } from '../input-error.js';
 import { positionOf } from '../yaml.js';
 import { HostEntryError, parseHostEntry } from './host-ranges.js';
 import { addChild, addGroup, addHosts } from './model.js';

@@ -7,7 +7,7 @@
  * gives only strings, so every typed argument takes the forms Ansible's arg spec takes.
  */
 import { z } from 'zod';
-import { InputError, suggestion, type SourcePos } from '../source.js';
+import { InputError, suggestion, type SourcePos } from '../input-error.js';
 import { positionOf } from '../yaml.js';
 import { validate } from '../playbook/validate.js';
 

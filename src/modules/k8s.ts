@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { parseYaml } from '../yaml.js';
 import { z } from 'zod';
 import { bool, int, moduleArgs, path, str } from './args.js';

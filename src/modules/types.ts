@@ -3,7 +3,7 @@
  * the change; the engine (src/engine/apply.ts) applies the plan.
  */
 import type { z } from 'zod';
-import type { SourcePos } from '../source.js';
+import type { SourcePos } from '../input-error.js';
 import type { ExecOptions, ExecResult } from '../transport/types.js';
 import type { WriteRequest } from './remote-file.js';
 

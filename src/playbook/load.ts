@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { findModule, moduleNames } from '../modules/index.js';
-import { InputError, suggestion, type SourcePos } from '../source.js';
+import { InputError, suggestion, type SourcePos } from '../input-error.js';
 import { loadYamlFile, positionOf } from '../yaml.js';
 import type { BlockTask, Condition, ModuleTask, Play, Playbook, Role, Task, TaskSettings, Vars } from './model.js';
 import { playSchema, rawTaskSchema, roleMetaSchema, type roleReferenceSchema, taskKeywordNames, type RawTask } from './schema.js';

@@ -1,6 +1,6 @@
 /** Turn zod failures on loaded YAML into InputErrors that point at the offending key. */
 import type { z } from 'zod';
-import { InputError, suggestion, type SourcePos } from '../source.js';
+import { InputError, suggestion, type SourcePos } from '../input-error.js';
 import { positionOf } from '../yaml.js';
 
 function describeExpected(issue: z.core.$ZodIssue): string {

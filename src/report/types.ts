@@ -1,6 +1,6 @@
 /** What the engine tells the reporters (console, JSON lines, log file). */
 import type { ModuleResult } from '../modules/types.js';
-import type { SourcePos } from '../source.js';
+import type { SourcePos } from '../input-error.js';
 
 export type ResultStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 

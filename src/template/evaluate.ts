@@ -6,11 +6,11 @@
  * every other use turns it into an `UndefinedVariableError` naming the path and the
  * position of the template or expression.
  */
-import { suggestion, type SourcePos } from '../source.js';
+import { suggestion, type SourcePos } from '../input-error.js';
 import { TemplateEvaluationError, TemplateSyntaxError, UndefinedVariableError } from './errors.js';
 import { FILTERS, UNDEFINED_AWARE_FILTERS } from './filters.js';
 import { parseExpression, type Node } from './parser.js';
-import { contains, EvaluationProblem, TESTS, UNDEFINED_AWARE_TESTS } from './tests.js';
+import { contains, EvaluationProblem, TESTS, UNDEFINED_AWARE_TESTS } from './jinja-tests.js';
 import { deepEqual, isMapping, isUndefined, setKey, toText, truthy, typeName, Undefined, type Vars } from './values.js';
 
 /** Where an expression is evaluated: variables in layers, innermost first. */

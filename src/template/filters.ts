@@ -9,7 +9,7 @@ import bcrypt from 'bcryptjs';
 import { stringify as stringifyYaml } from 'yaml';
 import { parseYaml } from '../yaml.js';
 import { quote } from '../transport/quote.js';
-import { EvaluationProblem, parseIp, pythonRegex, TESTS, UNDEFINED_AWARE_TESTS, type ParsedIp } from './tests.js';
+import { EvaluationProblem, parseIp, pythonRegex, TESTS, UNDEFINED_AWARE_TESTS, type ParsedIp } from './jinja-tests.js';
 import { deepEqual, isMapping, isUndefined, repr, setKey, toText, truthy, typeName, Undefined } from './values.js';
 
 export type Filter = (value: unknown, args: unknown[], kwargs: Record<string, unknown>) => unknown;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { jest } from '@jest/globals';
 import { main, EXIT } from '../../src/cli/main.js';
 import { parseExtraVars } from '../../src/cli/run.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 import { REPO_ROOT } from '../harness/hosts.js';
 
 const fixtures = path.join(REPO_ROOT, 'test/fixtures');

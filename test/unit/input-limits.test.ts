@@ -13,7 +13,7 @@ import { main, EXIT } from '../../src/cli/main.js';
 import { hostVariables, loadInventory } from '../../src/inventory/index.js';
 import { HOST_RANGE_LIMIT } from '../../src/inventory/host-ranges.js';
 import { INCLUDE_DEPTH_LIMIT, loadPlaybook } from '../../src/playbook/load.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 import { renderString, renderTemplate } from '../../src/template/index.js';
 import { BLOCK_DEPTH_LIMIT } from '../../src/template/translate.js';
 import { EXPRESSION_DEPTH_LIMIT, parseExpression } from '../../src/template/parser.js';

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { groupsOfHost, hostVariables, loadInventory, type Inventory } from '../../src/inventory/index.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 
 const fixtures = resolve('test/fixtures/inventory');
 const fixture = (path: string) => resolve(fixtures, path);

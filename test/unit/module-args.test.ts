@@ -10,7 +10,7 @@ import { commandModule } from '../../src/modules/command.js';
 import { statModule } from '../../src/modules/stat.js';
 import type { Module, ModuleContext } from '../../src/modules/types.js';
 import { LocalTransport } from '../../src/transport/local.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 
 /** The smallest valid arguments of each module, and ones with which every boolean may be true. */
 const base: Record<string, Record<string, unknown>> = {

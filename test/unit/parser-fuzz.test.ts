@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadInventory } from '../../src/inventory/index.js';
 import { VarsFileCache } from '../../src/inventory/vars-files.js';
 import { loadPlaybook } from '../../src/playbook/load.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 import { renderString, renderTemplate } from '../../src/template/index.js';
 import { parseExpression } from '../../src/template/parser.js';
 

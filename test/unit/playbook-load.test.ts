@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { loadPlaybook } from '../../src/playbook/load.js';
 import type { ModuleTask, Task } from '../../src/playbook/model.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 import { REPO_ROOT } from '../harness/hosts.js';
 
 const fixtures = path.join(REPO_ROOT, 'test/fixtures/errors');

@@ -1,5 +1,5 @@
 import { evaluateExpression, TemplateSyntaxError, UndefinedVariableError } from '../../src/template/index.js';
-import type { InputError } from '../../src/source.js';
+import type { InputError } from '../../src/input-error.js';
 
 const at = { file: 'site.yml', line: 12, col: 7 };
 const vars = {

@@ -3,7 +3,7 @@
  * evaluate tsrun expressions, and the scope each expression sees.
  */
 import Handlebars from 'handlebars';
-import { InputError, type SourcePos } from '../source.js';
+import { InputError, type SourcePos } from '../input-error.js';
 import { TemplateSyntaxError } from './errors.js';
 import { evaluateInScope, type Scope } from './evaluate.js';
 import { translate, type ExpressionEntry, type TemplateLocation } from './translate.js';
