@@ -11,14 +11,14 @@ DEB_PACKAGES := openssh-server openssh-client sudo sshpass ansible-core iproute2
 # Host state lives outside the directories each test host makes private (/tmp, /srv, ...).
 BENCH_HOSTS_DIR := /var/lib/tsrun/bench-hosts
 
-.PHONY: help deps debian-packages npm-packages build typecheck test demo bench provision unprovision lab-up lab-down lab-status lab-binaries clean
+.PHONY: help deps debian-packages npm-packages build typecheck lint coverage test demo bench provision unprovision lab-up lab-down lab-status lab-binaries clean
 
 # The inventory `make provision` / `make unprovision` work on.
 INVENTORY ?= inventory/hosts.ini
 
 help:
 	@echo "make demo   the lab, the registry mirror provisioned into it, a pull from every worker"
-	@echo "make test   run the unit tests, then the integration tests (sets everything up)"
+	@echo "make test   lint and formatting, the unit tests, then the integration tests (sets everything up)"
 	@echo "make bench  compare tsrun with ansible-playbook on 4 and 20 test hosts"
 	@echo "make lab-up / lab-status / lab-down   the homelab in a box (.lab/hosts.ini)"
 	@echo "make provision / unprovision [INVENTORY=inventory/hosts.ini]"
@@ -44,17 +44,25 @@ build: npm-packages
 typecheck: npm-packages
 	npx tsc -p tsconfig.test.json
 
+# Lint and formatting (Biome), checked without writing: `npm run format` writes the formatting.
+lint: npm-packages
+	npm run --silent lint
+
 # The lab's Kubernetes and cert-manager binaries, built once per machine from the Go module
 # proxy and cached outside the work tree (the first build is slow; later ones are instant).
 lab-binaries:
 	./lab/k8s/build.sh
 	./lab/cert-manager/build.sh
 
-# Unit tests first: they need no root, no hosts and no lab, and take seconds.
-test: deps build typecheck
+# Lint and formatting first, then the unit tests: they need no root, no hosts and no lab, and take seconds.
+test: deps lint build typecheck
 	npm run --silent test:unit
 	$(MAKE) --no-print-directory lab-binaries
 	npm run --silent test:integration
+
+# Both test projects with coverage of src/: coverage/index.html, coverage/lcov.info.
+coverage: deps build typecheck lab-binaries
+	npm run --silent coverage
 
 demo: deps build lab-binaries
 	./examples/demo/run.sh

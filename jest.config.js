@@ -6,6 +6,8 @@
  *                globalSetup, and the lab (npm run test:integration)
  *
  * `npm test` runs both; a path (`npx jest test/unit/cli.test.ts`) picks from either.
+ * `npm run coverage` runs both and writes coverage/ (of src/ as the tests import it: the CLI
+ * tests run bin/tsrun from dist/ in child processes, which it does not count).
  */
 import { existsSync } from 'node:fs';
 
@@ -30,6 +32,9 @@ const typescript = {
 
 export default {
   testTimeout: 60000,
+  collectCoverageFrom: ['<rootDir>/src/**/*.ts'],
+  coverageDirectory: '<rootDir>/coverage',
+  coverageReporters: ['text-summary', 'html', 'lcov'],
   projects: [
     { ...typescript, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

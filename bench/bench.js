@@ -98,7 +98,18 @@ function tail(text, lines) {
 async function hostsUp(count, stateDir, prefix) {
   await hostsDown(stateDir);
   await mkdir(stateDir, { recursive: true });
-  const inventory = (await mustRun(`bringing up ${count} test hosts`, process.execPath, [TESTHOSTS_CLI, 'up', '--count', String(count), '--state-dir', stateDir, '--prefix', prefix])).trim();
+  const inventory = (
+    await mustRun(`bringing up ${count} test hosts`, process.execPath, [
+      TESTHOSTS_CLI,
+      'up',
+      '--count',
+      String(count),
+      '--state-dir',
+      stateDir,
+      '--prefix',
+      prefix,
+    ])
+  ).trim();
   const state = JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8'));
   return { inventory, state };
 }
@@ -227,7 +238,11 @@ async function benchCount(count, hostsDir) {
     noops.push(noop);
   }
   noops.sort((a, b) => a.seconds - b.seconds);
-  result.tsrunNoop = { ...noops[Math.floor(noops.length / 2)], peakMb: Math.max(...noops.map((n) => n.peakMb)), range: [noops[0].seconds, noops.at(-1).seconds] };
+  result.tsrunNoop = {
+    ...noops[Math.floor(noops.length / 2)],
+    peakMb: Math.max(...noops.map((n) => n.peakMb)),
+    range: [noops[0].seconds, noops.at(-1).seconds],
+  };
 
   // ansible-playbook's no-op once more, on the hosts tsrun converged: it must find nothing
   // to change, and its time is the mean of a run before and a run after tsrun's, as this
@@ -325,7 +340,9 @@ async function preflight() {
   if ((await run(ANSIBLE_PLAYBOOK, ['--version']).catch(() => ({ code: 1 }))).code !== 0) missing.push("ansible-playbook (Debian package 'ansible-core')");
   if (missing.length) throw new BenchError(`missing: ${missing.join(', ')}`);
   const version = (await mustRun('ansible-playbook --version', ANSIBLE_PLAYBOOK, ['--version'])).split('\n')[0];
-  log(`tsrun ${(await mustRun('tsrun --version', TSRUN, ['--version'])).trim()} (node ${process.version}) vs ${version}; ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}`);
+  log(
+    `tsrun ${(await mustRun('tsrun --version', TSRUN, ['--version'])).trim()} (node ${process.version}) vs ${version}; ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}`,
+  );
 }
 
 async function main() {
@@ -335,7 +352,8 @@ async function main() {
   if (!values['hosts-dir']) throw new BenchError('usage: node bench/bench.js --hosts-dir DIR [--counts 4,20]');
   const hostsDir = path.resolve(values['hosts-dir']);
   const counts = values.counts.split(',').map(Number);
-  if (counts.some((count) => !Number.isInteger(count) || count < 1 || count > 99)) throw new BenchError(`--counts: whole numbers from 1 to 99, got ${values.counts}`);
+  if (counts.some((count) => !Number.isInteger(count) || count < 1 || count > 99))
+    throw new BenchError(`--counts: whole numbers from 1 to 99, got ${values.counts}`);
 
   scratchDir = await mkdtemp(path.join(os.tmpdir(), 'tsrun-bench-'));
   await preflight();

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 let root: string | undefined;
 
 export function packageRoot(): string {
-  return (root ??= fileURLToPath(new URL('..', import.meta.url)));
+  root ??= fileURLToPath(new URL('..', import.meta.url));
+  return root;
 }
 
 export function setPackageRoot(path: string): void {

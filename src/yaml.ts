@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Composer, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Alias, type CST, type Node, type Document } from 'yaml';
-import { InputError, type SourcePos } from './source.js';
+import { InputError, type SourcePos } from './input-error.js';
 
 /**
  * Limits that keep hostile or broken YAML from hanging or crashing the loader, each far
@@ -65,7 +65,11 @@ export function parseYaml(text: string, file: string, options: YamlOptions = {})
   const bytes = Buffer.byteLength(text);
   if (bytes > YAML_LIMITS.fileBytes) {
     const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-    throw new InputError(`YAML file of ${mib(bytes)} is larger than the limit of ${mib(YAML_LIMITS.fileBytes)}`, { file, line: 1, col: 1 }, 'split it into several files');
+    throw new InputError(
+      `YAML file of ${mib(bytes)} is larger than the limit of ${mib(YAML_LIMITS.fileBytes)}`,
+      { file, line: 1, col: 1 },
+      'split it into several files',
+    );
   }
   const lineCounter = new LineCounter();
   const pos = (offset: number | undefined): SourcePos => {

@@ -58,9 +58,9 @@ export interface RunningCertManager {
 
 /** The pinned cert-manager version from lab/cert-manager/versions.env. */
 export function certManagerVersion(): string {
-  const match = /^CERT_MANAGER_VERSION=(\S+)$/m.exec(readFileSync(VERSIONS_FILE, 'utf8'));
-  if (!match) throw new Error(`no CERT_MANAGER_VERSION in ${VERSIONS_FILE}`);
-  return match[1];
+  const version = /^CERT_MANAGER_VERSION=(\S+)$/m.exec(readFileSync(VERSIONS_FILE, 'utf8'))?.[1];
+  if (!version) throw new Error(`no CERT_MANAGER_VERSION in ${VERSIONS_FILE}`);
+  return version;
 }
 
 /** Where lab/cert-manager/build.sh puts the controller of the pinned version. */
@@ -150,7 +150,13 @@ async function installCrds(kubeconfig: string, crdDir: string, files: string[]):
     names.push(`crd/${name}`);
   }
   // Server-side: the CRDs are too big for the last-applied annotation of a client-side apply.
-  await kubectl(kubeconfig, ['apply', '--server-side', '--field-manager=tsrun-lab', '--force-conflicts', ...files.flatMap((file) => ['-f', path.join(crdDir, file)])]);
+  await kubectl(kubeconfig, [
+    'apply',
+    '--server-side',
+    '--field-manager=tsrun-lab',
+    '--force-conflicts',
+    ...files.flatMap((file) => ['-f', path.join(crdDir, file)]),
+  ]);
   await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', ...names]);
 }
 
@@ -161,9 +167,25 @@ async function ensureCa(stateDir: string): Promise<{ certificate: string; key: s
   if (!(await exists(certificate)) || !(await exists(key))) {
     // Written beside and renamed, the key first: a certificate on disk always has its key.
     await openssl([
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-noenc',
-      '-keyout', `${key}.tmp`, '-out', `${certificate}.tmp`, '-days', '3650', '-subj', '/CN=tsrun lab CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-noenc',
+      '-keyout',
+      `${key}.tmp`,
+      '-out',
+      `${certificate}.tmp`,
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=tsrun lab CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ]);
     await rename(`${key}.tmp`, key);
     await rename(`${certificate}.tmp`, certificate);
@@ -193,11 +215,10 @@ async function waitUntilIssuerReady(kubeconfig: string, pid: number, log: string
 function startController(stateDir: string, binary: string, kubeconfig: string): number {
   const log = openSync(logFile(stateDir), 'a');
   try {
-    const child = spawn(
-      binary,
-      [`--kubeconfig=${kubeconfig}`, `--cluster-resource-namespace=${CERT_MANAGER_NAMESPACE}`, '--leader-elect=false', '--v=2'],
-      { detached: true, stdio: ['ignore', log, log] },
-    );
+    const child = spawn(binary, [`--kubeconfig=${kubeconfig}`, `--cluster-resource-namespace=${CERT_MANAGER_NAMESPACE}`, '--leader-elect=false', '--v=2'], {
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start ${binary}`);
     return child.pid;
@@ -240,4 +261,3 @@ function openssl(args: string[]): Promise<void> {
 }
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
-

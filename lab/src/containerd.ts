@@ -62,11 +62,7 @@ export interface StartContainerdOptions {
  * Start containerd inside the host's namespaces, or return the one already running for it.
  * A config the host already holds is kept: it is the node's own (a role may have changed it).
  */
-export async function startContainerd(
-  host: TestHost,
-  stateDirInput: string,
-  options: StartContainerdOptions = {},
-): Promise<RunningContainerd> {
+export async function startContainerd(host: TestHost, stateDirInput: string, options: StartContainerdOptions = {}): Promise<RunningContainerd> {
   const stateDir = path.resolve(stateDirInput);
   const dir = recordDir(stateDir, host);
   const logFile = path.join(dir, 'containerd.log');
@@ -174,4 +170,3 @@ function accepts(socketPath: string): Promise<boolean> {
 async function assertInstalled(): Promise<void> {
   if (!(await exists(CONTAINERD))) throw new Error('lab workers need containerd: apt-get install -y containerd');
 }
-

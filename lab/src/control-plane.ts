@@ -92,15 +92,17 @@ export interface ComponentStatus {
 export function pinnedVersions(): Record<string, string> {
   const versions: Record<string, string> = {};
   for (const line of readFileSync(VERSIONS_FILE, 'utf8').split('\n')) {
-    const match = /^([A-Z0-9_]+)=(\S+)$/.exec(line.trim());
-    if (match) versions[match[1]] = match[2];
+    const [, key, value] = /^([A-Z0-9_]+)=(\S+)$/.exec(line.trim()) ?? [];
+    if (key && value) versions[key] = value;
   }
   return versions;
 }
 
 /** Where lab/k8s/build.sh puts the binaries of the pinned Kubernetes version. */
 export function defaultBinDir(): string {
-  return path.join(CACHE_ROOT, pinnedVersions().K8S_VERSION, 'bin');
+  const version = pinnedVersions().K8S_VERSION;
+  if (!version) throw new Error(`no K8S_VERSION in ${VERSIONS_FILE}`);
+  return path.join(CACHE_ROOT, version, 'bin');
 }
 
 /** The kubectl to drive the control plane with: the system one, else one built beside the rest. */
@@ -222,12 +224,21 @@ async function choosePorts(bindAddress: string, apiserver: number): Promise<Stat
   if (!(await portIsFree(bindAddress, apiserver))) {
     throw new Error(`port ${apiserver} on ${bindAddress} is in use: stop what listens there or choose another port`);
   }
-  const ports = [] as number[];
-  while (ports.length < 5) {
-    const port = await freePort();
-    if (port !== apiserver && !ports.includes(port)) ports.push(port);
-  }
-  const [etcdClient, etcdPeer, controllerManager, scheduler, kwok] = ports;
+  const taken = new Set([apiserver]);
+  const nextPort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (taken.has(port)) continue;
+      taken.add(port);
+      return port;
+    }
+  };
+  // One at a time, in this order: each must differ from those already taken.
+  const etcdClient = await nextPort();
+  const etcdPeer = await nextPort();
+  const controllerManager = await nextPort();
+  const scheduler = await nextPort();
+  const kwok = await nextPort();
   return { etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok };
 }
 
@@ -276,9 +287,23 @@ async function writePki(state: State): Promise<void> {
   const file = (name: string) => path.join(dir, name);
   if (!(await exists(file('ca.crt')))) {
     await openssl([
-      'req', '-x509', '-new', '-nodes', ...EC_KEY, '-keyout', file('ca.key'), '-out', file('ca.crt'),
-      '-days', '3650', '-subj', '/CN=tsrun-lab-kubernetes-ca',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+      'req',
+      '-x509',
+      '-new',
+      '-nodes',
+      ...EC_KEY,
+      '-keyout',
+      file('ca.key'),
+      '-out',
+      file('ca.crt'),
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=tsrun-lab-kubernetes-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
     ]);
     await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file('sa.key')]);
     await openssl(['pkey', '-in', file('sa.key'), '-pubout', '-out', file('sa.pub')]);
@@ -296,9 +321,26 @@ const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
 
 async function signedCertificate(dir: string, name: string, subject: string, extensions: string[]): Promise<void> {
   await openssl([
-    'req', '-x509', '-nodes', ...EC_KEY, '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.crt`),
-    '-CA', path.join(dir, 'ca.crt'), '-CAkey', path.join(dir, 'ca.key'), '-days', '3650', '-subj', subject,
-    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
+    'req',
+    '-x509',
+    '-nodes',
+    ...EC_KEY,
+    '-keyout',
+    path.join(dir, `${name}.key`),
+    '-out',
+    path.join(dir, `${name}.crt`),
+    '-CA',
+    path.join(dir, 'ca.crt'),
+    '-CAkey',
+    path.join(dir, 'ca.key'),
+    '-days',
+    '3650',
+    '-subj',
+    subject,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
     ...extensions.flatMap((extension) => ['-addext', extension]),
   ]);
 }

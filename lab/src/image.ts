@@ -164,9 +164,7 @@ class RegistryApi {
       const request = transport.request(url, { method, headers, ...(this.options.ca ? { ca: this.options.ca } : {}) }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
         response.on('error', reject);
       });
       request.on('error', (error) => reject(new Error(`registry ${this.base.origin}: ${method} ${url.pathname}: ${error.message}`)));

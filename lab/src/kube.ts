@@ -5,7 +5,9 @@ export interface KubeObject {
   apiVersion?: string;
   kind?: string;
   metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string>; uid?: string };
+  // biome-ignore lint/suspicious/noExplicitAny: spec and status are whatever the API server sends for the kind
   spec?: any;
+  // biome-ignore lint/suspicious/noExplicitAny: as spec
   status?: any;
   data?: Record<string, string>;
 }
@@ -36,5 +38,9 @@ export async function getClusterScoped(kubeconfig: string, resource: string, nam
 }
 
 export function apply(kubeconfig: string, objects: unknown[]): Promise<string> {
-  return kubectl(kubeconfig, ['apply', '--server-side', '--field-manager=tsrun-lab', '--force-conflicts', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  return kubectl(
+    kubeconfig,
+    ['apply', '--server-side', '--field-manager=tsrun-lab', '--force-conflicts', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+  );
 }

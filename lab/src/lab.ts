@@ -139,7 +139,17 @@ function startDaemon(state: Omit<LabState, 'daemonPid' | 'inventory'>, daemonDir
   const log = openSync(path.join(daemonDir, 'daemon.log'), 'a');
   const child = spawn(
     process.execPath,
-    [path.join(REPO_ROOT, 'lab/dist/lab-daemon.js'), '--state-dir', daemonDir, '--kubeconfig', state.kubeconfig, '--bridge', state.bridge, '--pool', state.pool.join(',')],
+    [
+      path.join(REPO_ROOT, 'lab/dist/lab-daemon.js'),
+      '--state-dir',
+      daemonDir,
+      '--kubeconfig',
+      state.kubeconfig,
+      '--bridge',
+      state.bridge,
+      '--pool',
+      state.pool.join(','),
+    ],
     { detached: true, stdio: ['ignore', log, log] },
   );
   closeSync(log);
@@ -253,7 +263,10 @@ export function labStatus(options: LabOptions = {}): string {
   lines.push(`lab controllers (addresses, registry workloads): ${alive(state.daemonPid) ? 'up' : 'DOWN'}`);
   const daemonState = path.join(d.daemon, 'daemon-state.json');
   if (existsSync(daemonState)) {
-    const { workloads, problems } = JSON.parse(readFileSync(daemonState, 'utf8')) as { workloads: Array<{ key: string; address: string }>; problems: Record<string, string> };
+    const { workloads, problems } = JSON.parse(readFileSync(daemonState, 'utf8')) as {
+      workloads: Array<{ key: string; address: string }>;
+      problems: Record<string, string>;
+    };
     for (const workload of workloads) lines.push(`registry workload ${workload.key} on ${workload.address}`);
     for (const [key, problem] of Object.entries(problems)) lines.push(`problem: ${key}: ${problem}`);
   }

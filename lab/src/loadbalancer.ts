@@ -47,7 +47,17 @@ export class LoadBalancer {
       const current = service.status?.loadBalancer?.ingress?.[0]?.ip;
       if (current !== address) {
         const patch = JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: address, ipMode: 'VIP' }] } } });
-        await kubectl(this.options.kubeconfig, ['patch', 'service', service.metadata.name, '-n', service.metadata.namespace!, '--subresource=status', '--type=merge', '-p', patch]);
+        await kubectl(this.options.kubeconfig, [
+          'patch',
+          'service',
+          service.metadata.name,
+          '-n',
+          service.metadata.namespace!,
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          patch,
+        ]);
       }
     }
     const used = new Set(this.assigned.values());

@@ -36,11 +36,11 @@ export async function killAndWait(pidOrPids: number | number[], timeoutMs: numbe
       // already gone
     }
   };
-  pids.forEach((pid) => signal(pid, 'SIGTERM'));
+  for (const pid of pids) signal(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
   while (pids.some(isAlive) && Date.now() < deadline) await sleep(20);
   const stubborn = pids.filter(isAlive);
-  stubborn.forEach((pid) => signal(pid, 'SIGKILL'));
+  for (const pid of stubborn) signal(pid, 'SIGKILL');
   while (stubborn.some(isAlive)) await sleep(20);
 }
 

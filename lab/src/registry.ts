@@ -156,4 +156,3 @@ function answers(url: string): Promise<boolean> {
     request.once('error', () => resolve(false));
   });
 }
-

@@ -14,9 +14,7 @@ function wholeNumber(text: string): number {
   return value;
 }
 
-const program = new Command('testhosts')
-  .description('real SSH test hosts in network namespaces on this machine')
-  .showHelpAfterError();
+const program = new Command('testhosts').description('real SSH test hosts in network namespaces on this machine').showHelpAfterError();
 
 program
   .command('up')

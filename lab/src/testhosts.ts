@@ -139,10 +139,7 @@ export async function startTestHosts(options: StartOptions): Promise<TestHosts> 
 
   const existing = readState(stateDir);
   if (existing) {
-    const same =
-      existing.prefix === prefix &&
-      existing.hosts.length === options.count &&
-      (options.subnet === undefined || options.subnet === existing.subnet);
+    const same = existing.prefix === prefix && existing.hosts.length === options.count && (options.subnet === undefined || options.subnet === existing.subnet);
     if (same && existing.hosts.every((host) => isOurSshd(host, stateDir))) return existing;
   }
 
@@ -208,8 +205,8 @@ export async function stopTestHosts(stateDirInput: string): Promise<void> {
   if (await linkExists(state.bridge)) throw new Error(`could not delete bridge ${state.bridge}`);
 
   await Promise.all(
-    [hostsDir(stateDir), state.keyFile, `${state.keyFile}.pub`, authorizedKeysFile(stateDir), state.knownHostsFile, state.inventoryFile].map(
-      (file) => rm(file, { recursive: true, force: true }),
+    [hostsDir(stateDir), state.keyFile, `${state.keyFile}.pub`, authorizedKeysFile(stateDir), state.knownHostsFile, state.inventoryFile].map((file) =>
+      rm(file, { recursive: true, force: true }),
     ),
   );
   await rm(stateFile(stateDir), { force: true });
@@ -448,9 +445,7 @@ function sshdConfig(state: State, host: TestHost): string {
 }
 
 async function readBaseEtc(): Promise<Record<(typeof PRIVATE_ETC_FILES)[number], string>> {
-  const entries = await Promise.all(
-    PRIVATE_ETC_FILES.map(async (name) => [name, await readFile(path.join('/etc', name), 'utf8').catch(() => '')] as const),
-  );
+  const entries = await Promise.all(PRIVATE_ETC_FILES.map(async (name) => [name, await readFile(path.join('/etc', name), 'utf8').catch(() => '')] as const));
   return Object.fromEntries(entries) as Record<(typeof PRIVATE_ETC_FILES)[number], string>;
 }
 
@@ -519,7 +514,10 @@ async function linkExists(name: string): Promise<boolean> {
 
 async function netnsPids(netns: string): Promise<number[]> {
   const output = await run('ip', ['netns', 'pids', netns], { allowFailure: true });
-  return output.split('\n').map(Number).filter((pid) => Number.isInteger(pid) && pid > 0);
+  return output
+    .split('\n')
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
 }
 
 // ---------------------------------------------------------------- sshd
@@ -541,11 +539,10 @@ function spawnSshd(state: State, host: TestHost): number {
   const startLog = openSync(path.join(dir, 'start.log'), 'w');
   try {
     // Every step execs the next, so the child's pid ends up being sshd's.
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', host.netns, 'unshare', '--mount', '--uts', '--propagation', 'private', 'sh', '-c', script],
-      { detached: true, stdio: ['ignore', startLog, startLog] },
-    );
+    const child = spawn('ip', ['netns', 'exec', host.netns, 'unshare', '--mount', '--uts', '--propagation', 'private', 'sh', '-c', script], {
+      detached: true,
+      stdio: ['ignore', startLog, startLog],
+    });
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start sshd for ${host.name}`);
     return child.pid;
@@ -649,11 +646,7 @@ interface RunOptions {
 
 function run(file: string, args: string[], options: RunOptions & { withStatus: true }): Promise<{ stdout: string; code: number }>;
 function run(file: string, args: string[], options?: RunOptions): Promise<string>;
-function run(
-  file: string,
-  args: string[],
-  options: RunOptions & { withStatus?: boolean } = {},
-): Promise<string | { stdout: string; code: number }> {
+function run(file: string, args: string[], options: RunOptions & { withStatus?: boolean } = {}): Promise<string | { stdout: string; code: number }> {
   return new Promise((resolve, reject) => {
     const child = execFile(file, args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

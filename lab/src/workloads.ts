@@ -30,6 +30,7 @@ interface Container {
   image: string;
   args?: string[];
   command?: string[];
+  // biome-ignore lint/suspicious/noExplicitAny: valueFrom is passed through to the API server unread
   env?: Array<{ name: string; value?: string; valueFrom?: any }>;
   ports?: Array<{ containerPort: number }>;
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string; readOnly?: boolean }>;
@@ -72,6 +73,7 @@ interface Materialized {
  */
 async function materialize(kubeconfig: string, deployment: KubeObject, container: Container, dataDir: string): Promise<Materialized> {
   const namespace = deployment.metadata.namespace!;
+  // biome-ignore lint/suspicious/noExplicitAny: a volume is one of many kinds, read by key below
   const volumes = (deployment.spec.template.spec.volumes ?? []) as any[];
   const mounts: Materialized['mounts'] = [];
   const files: Materialized['files'] = [];

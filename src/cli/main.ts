@@ -7,7 +7,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { packagePath } from '../package-root.js';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { runCommand, listCommand, type CliOptions } from './run.js';
 
 export const EXIT = { ok: 0, invalidInput: 1, hostFailed: 2, unreachable: 4, badOptions: 5 } as const;
@@ -17,7 +17,13 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function commaList(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(',').map((tag) => tag.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((tag) => tag.trim())
+      .filter(Boolean),
+  ];
 }
 
 /** Flags shared by every command that runs a playbook. */
@@ -51,7 +57,8 @@ export function addRunFlags(command: Command): Command {
 
 function parsePositive(value: string, flag: string): number {
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new CommanderError(EXIT.badOptions, 'tsrun.badOption', `${flag} expects a positive whole number, got '${value}'`);
+  if (!Number.isInteger(number) || number < 1)
+    throw new CommanderError(EXIT.badOptions, 'tsrun.badOption', `${flag} expects a positive whole number, got '${value}'`);
   return number;
 }
 

@@ -8,7 +8,7 @@ import type { Playbook, Task, Vars } from '../playbook/model.js';
 import { consoleReporter } from '../report/console.js';
 import { jsonLinesReporter } from '../report/json.js';
 import { fanOut, type Reporter } from '../report/types.js';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { loadYamlFile, parseYaml } from '../yaml.js';
 import type { HostKeyChecking } from '../transport/known-hosts.js';
 
@@ -95,7 +95,10 @@ export async function listCommand(playbookFile: string, options: CliOptions, rol
     if (options.listTasks) {
       out('  tasks:');
       const visit = (task: Task): void => {
-        if (task.kind === 'block') return [...task.block, ...task.rescue, ...task.always].forEach(visit);
+        if (task.kind === 'block') {
+          for (const inner of [...task.block, ...task.rescue, ...task.always]) visit(inner);
+          return;
+        }
         if (!selectedByTags(task.tags, options.tags, options.skipTags)) return;
         const name = task.role ? `${task.role.name} : ${task.name}` : task.name;
         out(`    ${name}\tTAGS: [${task.tags.join(', ')}]`);
@@ -149,4 +152,3 @@ export async function runCommand(playbookFile: string, options: CliOptions, role
   if (stats.some((s) => s.failed > 0)) return 2;
   return 0;
 }
-

@@ -65,7 +65,8 @@ export class ConnectionPool {
     if (connection !== 'ssh' && connection !== 'paramiko' && connection !== 'smart') {
       throw new UnreachableError(`ansible_connection '${connection}' is not supported (use ssh or local)`);
     }
-    const checking = (str(vars.tsrun_host_key_checking) as HostKeyChecking | undefined) ?? this.defaults.hostKeyChecking ?? hostKeyCheckingFromVars(vars) ?? 'strict';
+    const checking =
+      (str(vars.tsrun_host_key_checking) as HostKeyChecking | undefined) ?? this.defaults.hostKeyChecking ?? hostKeyCheckingFromVars(vars) ?? 'strict';
     return SshTransport.connect({
       host: str(vars.ansible_host) ?? str(vars.ansible_ssh_host) ?? host,
       port: Number(vars.ansible_port ?? vars.ansible_ssh_port ?? 22),
@@ -92,7 +93,14 @@ export class ConnectionPool {
   }
 
   async closeAll(): Promise<void> {
-    await Promise.all([...this.open.values()].map((pending) => pending.then((t) => t.close(), () => undefined)));
+    await Promise.all(
+      [...this.open.values()].map((pending) =>
+        pending.then(
+          (t) => t.close(),
+          () => undefined,
+        ),
+      ),
+    );
     this.open.clear();
   }
 }

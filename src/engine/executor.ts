@@ -9,7 +9,7 @@ import { hostVariables, selectHosts, type Inventory } from '../inventory/index.j
 import type { BlockTask, ModuleTask, Play, Playbook, Task, Vars } from '../playbook/model.js';
 import { loadVarsFile } from '../playbook/load.js';
 import type { HostStats, Reporter } from '../report/types.js';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { renderString } from '../template/index.js';
 import { ConnectionPool, type ConnectionDefaults } from './connections.js';
 import { factVariables, gatherFacts } from './facts.js';
@@ -143,7 +143,13 @@ async function runPlay(play: Play, state: RunState): Promise<boolean> {
       if (ctx.aborted) return true;
       await flushHandlers(batchHosts, ctx);
     }
-    if (wholeBatchLost(batchHosts.map((host) => host.run), batch.length)) return true;
+    if (
+      wholeBatchLost(
+        batchHosts.map((host) => host.run),
+        batch.length,
+      )
+    )
+      return true;
   }
   return false;
 }
@@ -230,7 +236,13 @@ async function runModuleTask(task: ModuleTask, hosts: HostState[], ctx: PlayCont
   }
   if (ctx.play.anyErrorsFatal && targets.some((host) => host.run.failed)) ctx.aborted = true;
   if (ctx.play.maxFailPercentage !== undefined && ctx.playBatch) {
-    if (exceedsMaxFail(ctx.playBatch.map((name) => ctx.hosts.get(name)?.run), ctx.play.maxFailPercentage)) ctx.aborted = true;
+    if (
+      exceedsMaxFail(
+        ctx.playBatch.map((name) => ctx.hosts.get(name)?.run),
+        ctx.play.maxFailPercentage,
+      )
+    )
+      ctx.aborted = true;
   }
 }
 

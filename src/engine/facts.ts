@@ -24,9 +24,19 @@ command -v crio >/dev/null 2>&1 && echo "runtime=crio"
 true`;
 
 const OS_FAMILY: Record<string, string> = {
-  debian: 'Debian', ubuntu: 'Debian', raspbian: 'Debian', linuxmint: 'Debian',
-  rhel: 'RedHat', centos: 'RedHat', fedora: 'RedHat', rocky: 'RedHat', almalinux: 'RedHat',
-  alpine: 'Alpine', arch: 'Archlinux', opensuse: 'Suse', sles: 'Suse',
+  debian: 'Debian',
+  ubuntu: 'Debian',
+  raspbian: 'Debian',
+  linuxmint: 'Debian',
+  rhel: 'RedHat',
+  centos: 'RedHat',
+  fedora: 'RedHat',
+  rocky: 'RedHat',
+  almalinux: 'RedHat',
+  alpine: 'Alpine',
+  arch: 'Archlinux',
+  opensuse: 'Suse',
+  sles: 'Suse',
 };
 
 export async function gatherFacts(transport: Transport): Promise<Vars> {

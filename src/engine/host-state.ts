@@ -35,9 +35,13 @@ export class HostRun {
   recordResult(status: ResultStatus, { ignored = false, changed = false }: { ignored?: boolean; changed?: boolean } = {}): void {
     switch (status) {
       case 'unreachable':
-        return this.markUnreachable();
+        this.markUnreachable();
+        return;
       case 'failed':
-        if (!ignored) return this.markFailed();
+        if (!ignored) {
+          this.markFailed();
+          return;
+        }
         this.stats.ok++;
         this.stats.ignored++;
         if (changed) this.stats.changed++;

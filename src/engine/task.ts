@@ -10,7 +10,7 @@ import type { ModuleContext, ModuleResult } from '../modules/types.js';
 import type { Condition, ModuleTask, Play, Vars } from '../playbook/model.js';
 import { NO_LOG_MESSAGE, redact, secretValues } from '../report/redact.js';
 import type { Reporter, ResultStatus, TaskInfo } from '../report/types.js';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { evaluateCondition, renderString, renderTemplate, renderValue } from '../template/index.js';
 import type { Transport } from '../transport/types.js';
 import { UnreachableError } from '../transport/types.js';
@@ -101,7 +101,11 @@ export function taskVars(task: ModuleTask, host: HostState, ctx: PlayContext): V
 function stripOmitted(value: unknown): unknown {
   if (Array.isArray(value)) return value.filter((item) => item !== OMIT).map(stripOmitted);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== OMIT).map(([k, v]) => [k, stripOmitted(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== OMIT)
+        .map(([k, v]) => [k, stripOmitted(v)]),
+    );
   }
   return value;
 }
@@ -292,7 +296,11 @@ async function runLoop(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
     typeof task.loop === 'string' ? renderString(task.loop, vars, task.pos) : renderValue(task.loop, vars, task.pos),
   );
   if (!Array.isArray(items)) {
-    throw new InputError(`loop: expected a list, got ${items === null ? 'null' : typeof items}`, task.pos, 'use a list, or a variable holding one (dict2items for a mapping)');
+    throw new InputError(
+      `loop: expected a list, got ${items === null ? 'null' : typeof items}`,
+      task.pos,
+      'use a list, or a variable holding one (dict2items for a mapping)',
+    );
   }
   const results: ModuleResult[] = [];
   let unreachable = false;

@@ -15,7 +15,7 @@
  * Values are templated lazily, as Ansible does: a variable whose value contains `{{ }}`
  * is rendered when it is read, against the same variables.
  */
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { renderString } from '../template/index.js';
 import type { Vars } from '../playbook/model.js';
 
@@ -45,7 +45,7 @@ export function lazyVars(merged: Vars): Vars {
     new Proxy(target, {
       get(object, key, receiver) {
         if (typeof key === 'symbol') return Reflect.get(object, key, receiver);
-        if (!Object.prototype.hasOwnProperty.call(object, key)) return Reflect.get(object, key, receiver);
+        if (!Object.hasOwn(object, key)) return Reflect.get(object, key, receiver);
         return wrapValue(object[key], root, `${path}.${key}`);
       },
     });
@@ -53,7 +53,7 @@ export function lazyVars(merged: Vars): Vars {
   const root: Vars = new Proxy(merged, {
     get(object, key, receiver) {
       if (key === RAW) return object;
-      if (typeof key === 'symbol' || !Object.prototype.hasOwnProperty.call(object, key)) return Reflect.get(object, key, receiver);
+      if (typeof key === 'symbol' || !Object.hasOwn(object, key)) return Reflect.get(object, key, receiver);
       const cached = cache.get(key);
       if (cached === RENDERING) {
         throw new InputError(`variable '${key}' refers to itself (recursive template)`, undefined, `check the value of '${key}'`);

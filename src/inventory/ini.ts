@@ -12,7 +12,7 @@
  * A group must be declared by `[name]` or `[name:children]` somewhere in the file (or by
  * an earlier source) before `[name:vars]` or a `[x:children]` entry may refer to it.
  */
-import { InputError, suggestion, type SourcePos } from '../source.js';
+import { InputError, suggestion, type SourcePos } from '../input-error.js';
 import { HostEntryError, parseHostEntry } from './host-ranges.js';
 import { addChild, addGroup, addHosts } from './model.js';
 import { parseIniValue } from './python-literal.js';
@@ -39,7 +39,7 @@ export function parseIniInventory(inv: Inventory, text: string, file: string): v
 
   const resolvePending = (name: string) => {
     const entry = pending.get(name);
-    if (!entry || entry.kind !== 'children') {
+    if (entry?.kind !== 'children') {
       pending.delete(name);
       return;
     }
@@ -126,7 +126,7 @@ export function parseIniInventory(inv: Inventory, text: string, file: string): v
 }
 
 function parseHostLine(inv: Inventory, group: string, line: string, at: (offset?: number) => SourcePos, file: string): void {
-  let words;
+  let words: ReturnType<typeof shlexSplit>;
   try {
     words = shlexSplit(line);
   } catch (error) {
@@ -135,7 +135,7 @@ function parseHostLine(inv: Inventory, group: string, line: string, at: (offset?
   }
   const [hostWord, ...assignments] = words;
   if (!hostWord) return;
-  let entry;
+  let entry: ReturnType<typeof parseHostEntry>;
   try {
     entry = parseHostEntry(hostWord.text);
   } catch (error) {

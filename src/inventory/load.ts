@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { parseYaml } from '../yaml.js';
 import { HostEntryError, parseHostEntry } from './host-ranges.js';
 import { parseIniInventory } from './ini.js';
@@ -58,7 +58,10 @@ function addVarsDir(inv: Inventory, dir: string): void {
 }
 
 function addInlineHosts(inv: Inventory, list: string): void {
-  for (const item of list.split(',').map((entry) => entry.trim()).filter(Boolean)) {
+  for (const item of list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)) {
     try {
       const entry = parseHostEntry(item);
       addHosts(inv, 'ungrouped', entry.names, {}, { port: entry.port });

@@ -13,7 +13,7 @@ export function hostsOfGroup(inv: Inventory, groupName: string): string[] {
     const group = inv.groups.get(name);
     if (!group || seen.has(name)) return;
     seen.add(name);
-    group.hosts.forEach((host) => members.add(host));
+    for (const host of group.hosts) members.add(host);
     group.children.forEach(visit);
   };
   visit(groupName);
@@ -64,9 +64,6 @@ export function groupsOfHost(inv: Inventory, host: string): string[] {
   }
   found.delete('all');
   const depths = groupDepths(inv);
-  const ordered = [...found].sort(
-    (a, b) =>
-      depths.get(a)! - depths.get(b)! || priorityOf(inv, a) - priorityOf(inv, b) || (a < b ? -1 : a > b ? 1 : 0),
-  );
+  const ordered = [...found].sort((a, b) => depths.get(a)! - depths.get(b)! || priorityOf(inv, a) - priorityOf(inv, b) || (a < b ? -1 : a > b ? 1 : 0));
   return ['all', ...ordered];
 }

@@ -2,7 +2,7 @@
  * Building an inventory: the operations the INI, YAML and inline-list readers share, and
  * the final reconciliation Ansible does (implicit `all` and `ungrouped`).
  */
-import { InputError, type SourcePos } from '../source.js';
+import { InputError, type SourcePos } from '../input-error.js';
 import type { Inventory, InventoryGroup, InventoryHost } from './types.js';
 
 export function emptyInventory(): Inventory {
@@ -92,7 +92,7 @@ export function reconcile(inv: Inventory): Inventory {
   const hasParent = new Set<string>();
   for (const group of inv.groups.values()) {
     for (const child of group.children) hasParent.add(child);
-    if (group.name !== 'all' && group.name !== 'ungrouped') group.hosts.forEach((host) => grouped.add(host));
+    if (group.name !== 'all' && group.name !== 'ungrouped') for (const host of group.hosts) grouped.add(host);
   }
   for (const group of inv.groups.values()) {
     if (group.name !== 'all' && !hasParent.has(group.name) && !all.children.includes(group.name)) {

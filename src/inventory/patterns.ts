@@ -12,7 +12,7 @@
  * without duplicates; a pattern that matches nothing gives an empty list.
  */
 import { readFileSync } from 'node:fs';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { hostsOfGroup } from './membership.js';
 import type { Inventory } from './types.js';
 
@@ -101,12 +101,12 @@ function evaluate(inv: Inventory, terms: string[]): Set<string> {
   const intersections = terms.filter((term) => term.startsWith('&')).map((term) => term.slice(1));
   const exclusions = terms.filter((term) => term.startsWith('!')).map((term) => term.slice(1));
   const selected = new Set<string>();
-  for (const term of unions.length ? unions : ['all']) matchTerm(inv, term).forEach((host) => selected.add(host));
+  for (const term of unions.length ? unions : ['all']) for (const host of matchTerm(inv, term)) selected.add(host);
   for (const term of intersections) {
     const other = new Set(matchTerm(inv, term));
     for (const host of selected) if (!other.has(host)) selected.delete(host);
   }
-  for (const term of exclusions) matchTerm(inv, term).forEach((host) => selected.delete(host));
+  for (const term of exclusions) for (const host of matchTerm(inv, term)) selected.delete(host);
   return selected;
 }
 

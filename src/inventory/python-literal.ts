@@ -47,11 +47,21 @@ function numberValue(groups: Record<string, string | undefined>): number | strin
 }
 
 const SIMPLE_ESCAPES: Record<string, string> = {
-  '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\n': '',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\n': '',
 };
 
 /** The body of a non-raw Python string literal with its escapes resolved. */
-function unescape(body: string, bytes: boolean): string {
+function unescapeBody(body: string, bytes: boolean): string {
   let out = '';
   for (let i = 0; i < body.length; i++) {
     const ch = body[i]!;
@@ -126,7 +136,7 @@ function tokenize(text: string): Token[] {
         j += 1;
       }
       const bytes = prefix.includes('b');
-      tokens.push({ kind: 'string', value: prefix.includes('r') ? body : unescape(body, bytes), bytes });
+      tokens.push({ kind: 'string', value: prefix.includes('r') ? body : unescapeBody(body, bytes), bytes });
       i += j + quote.length;
       continue;
     }

@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { parseYaml, positionOf } from '../yaml.js';
 
 export type VarsKind = 'group_vars' | 'host_vars';

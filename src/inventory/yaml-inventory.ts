@@ -12,7 +12,7 @@
  * worse than an error.
  */
 import { z } from 'zod';
-import { InputError, suggestion } from '../source.js';
+import { InputError, suggestion } from '../input-error.js';
 import { positionOf } from '../yaml.js';
 import { HostEntryError, parseHostEntry } from './host-ranges.js';
 import { addChild, addGroup, addHosts } from './model.js';
@@ -36,7 +36,17 @@ interface Group {
 const Group: z.ZodType<Group> = z.strictObject({
   hosts: Hosts.optional(),
   vars: Vars.nullable().optional(),
-  children: z.preprocess(oneNameAsMapping, z.record(z.string(), z.lazy(() => Group.nullable())).nullable()).optional(),
+  children: z
+    .preprocess(
+      oneNameAsMapping,
+      z
+        .record(
+          z.string(),
+          z.lazy(() => Group.nullable()),
+        )
+        .nullable(),
+    )
+    .optional(),
 });
 
 const YamlInventory = z.record(z.string(), Group.nullable());
@@ -123,7 +133,7 @@ function addGroupBody(inv: Inventory, name: string, body: Group | null, raw: unk
       }
     } else if (key === 'hosts') {
       for (const [entry, vars] of Object.entries(body.hosts ?? {})) {
-        let parsedEntry;
+        let parsedEntry: ReturnType<typeof parseHostEntry>;
         try {
           parsedEntry = parseHostEntry(entry);
         } catch (error) {

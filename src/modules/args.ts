@@ -7,7 +7,7 @@
  * gives only strings, so every typed argument takes the forms Ansible's arg spec takes.
  */
 import { z } from 'zod';
-import { InputError, suggestion, type SourcePos } from '../source.js';
+import { InputError, suggestion, type SourcePos } from '../input-error.js';
 import { positionOf } from '../yaml.js';
 import { validate } from '../playbook/validate.js';
 
@@ -44,24 +44,24 @@ const FLOAT_TEXT = /^\s*[+-]?(?:\d+(?:_\d+)*(?:\.(?:\d+(?:_\d+)*)?)?|\.\d+(?:_\d
 
 /** type=int: an integer, or a string holding one. */
 export const int = () =>
-  kind('int', z.preprocess(
-    (value) => (typeof value === 'string' && INT_TEXT.test(value) ? Number(value.replace(/_/g, '')) : value),
-    z.number().int(),
-  ));
+  kind(
+    'int',
+    z.preprocess((value) => (typeof value === 'string' && INT_TEXT.test(value) ? Number(value.replace(/_/g, '')) : value), z.number().int()),
+  );
 
 /** type=float: a number, or a string holding one. */
 export const num = () =>
-  kind('float', z.preprocess(
-    (value) => (typeof value === 'string' && FLOAT_TEXT.test(value) ? Number(value.replace(/_/g, '')) : value),
-    z.number(),
-  ));
+  kind(
+    'float',
+    z.preprocess((value) => (typeof value === 'string' && FLOAT_TEXT.test(value) ? Number(value.replace(/_/g, '')) : value), z.number()),
+  );
 
 /** type=str: a string; a number or boolean is its text, as Python's str() prints it. */
 export const str = () =>
-  kind('str', z.preprocess(
-    (value) => (typeof value === 'boolean' ? (value ? 'True' : 'False') : typeof value === 'number' ? String(value) : value),
-    z.string(),
-  ));
+  kind(
+    'str',
+    z.preprocess((value) => (typeof value === 'boolean' ? (value ? 'True' : 'False') : typeof value === 'number' ? String(value) : value), z.string()),
+  );
 
 /** A str that may not be empty (names, paths). */
 export const name = () => kind('str', str().pipe(z.string().min(1)));
@@ -74,10 +74,10 @@ export const path = name;
 
 /** type=list: a list, or a comma-separated string, or one number. */
 export const list = <T extends z.ZodType>(item: T) =>
-  kind('list', z.preprocess(
-    (value) => (typeof value === 'string' ? value.split(',') : typeof value === 'number' ? [String(value)] : value),
-    z.array(item),
-  ));
+  kind(
+    'list',
+    z.preprocess((value) => (typeof value === 'string' ? value.split(',') : typeof value === 'number' ? [String(value)] : value), z.array(item)),
+  );
 
 /** file common arg `mode`: '0644', 644 read as octal text, 0o644, a YAML octal number, or symbolic `u=rw,g=r`. */
 export const mode = () => kind('mode', z.union([z.string().min(1), z.number().int().nonnegative()]));

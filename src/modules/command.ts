@@ -3,7 +3,7 @@
  * running it. `creates`/`removes` are checked in the same round trip as the command
  * itself, so a skipped command costs one exec, not two.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { bool, list, moduleArgs, path, str } from './args.js';
 import { command as quoteWords } from '../transport/quote.js';
 import { shellPath } from './remote-file.js';

@@ -44,13 +44,19 @@ function editScript(a: string[], b: string[]): Edit[] {
     const prevK = k === -d || (k !== d && vd[offset + k - 1]! < vd[offset + k + 1]!) ? k + 1 : k - 1;
     const prevX = d === 0 ? 0 : vd[offset + prevK]!;
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) edits.push({ op: ' ', line: a[--x]! }), y--;
+    while (x > prevX && y > prevY) {
+      edits.push({ op: ' ', line: a[--x]! });
+      y--;
+    }
     if (d > 0) {
       if (x === prevX) edits.push({ op: '+', line: b[--y]! });
       else edits.push({ op: '-', line: a[--x]! });
     }
   }
-  while (x > 0 && y > 0) edits.push({ op: ' ', line: a[--x]! }), y--;
+  while (x > 0 && y > 0) {
+    edits.push({ op: ' ', line: a[--x]! });
+    y--;
+  }
   return edits.reverse();
 }
 
@@ -82,7 +88,8 @@ export function unifiedDiff(before: string, after: string, options: UnifiedDiffO
     while (first < edits.length && edits[first]!.op === ' ') first++;
     if (first === edits.length) break;
     const start = Math.max(i, first - context);
-    for (let j = i; j < start; j++) aLine++, bLine++;
+    aLine += start - i;
+    bLine += start - i;
     let end = first;
     let lastChange = first;
     while (end < edits.length) {

@@ -283,7 +283,12 @@ export const fileModule = defineModule({
       result.mode = formatMode(resolveMode(args.mode, target.mode ?? 0o777 & ~umask, state === 'directory'));
     }
     const changes: Change[] = decided.changed
-      ? [{ run: [`p=${quote(path)}`, ...decided.script].join('\n'), error: (outcome) => `${state} ${path} failed: ${firstLine(outcome.stderr) || `exit ${outcome.code}`}` }]
+      ? [
+          {
+            run: [`p=${quote(path)}`, ...decided.script].join('\n'),
+            error: (outcome) => `${state} ${path} failed: ${firstLine(outcome.stderr) || `exit ${outcome.code}`}`,
+          },
+        ]
       : [];
     return { changed: decided.changed, result, diff: decided.diff, changes };
   },

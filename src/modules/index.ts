@@ -1,12 +1,15 @@
 /** The module registry: short names and fully-qualified aliases. */
+import { assertModule } from './assert.js';
 import { blockinfileModule } from './blockinfile.js';
 import { commandModule, shellModule } from './command.js';
-import { assertModule, debugModule, failModule, setFactModule } from './control.js';
 import { copyModule } from './copy.js';
+import { debugModule } from './debug.js';
+import { failModule } from './fail.js';
 import { fileModule } from './file.js';
 import { k8sModule } from './k8s.js';
 import { lineinfileModule } from './lineinfile.js';
 import { serviceModule } from './service.js';
+import { setFactModule } from './set_fact.js';
 import { slurpModule } from './slurp.js';
 import { statModule } from './stat.js';
 import { templateModule } from './template.js';

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { InputError } from '../source.js';
+import { InputError } from '../input-error.js';
 import { parseYaml } from '../yaml.js';
 import { z } from 'zod';
 import { bool, int, moduleArgs, path, str } from './args.js';
@@ -99,9 +99,21 @@ function desiredObjects(args: K8sArgs, ctx: ReadContext): K8sObject[] {
 
 /** Kinds that never take a namespace (the common ones; others keep what the manifest says). */
 const CLUSTER_SCOPED = new Set([
-  'Namespace', 'Node', 'PersistentVolume', 'StorageClass', 'ClusterRole', 'ClusterRoleBinding',
-  'CustomResourceDefinition', 'ClusterIssuer', 'PriorityClass', 'IngressClass', 'ValidatingWebhookConfiguration',
-  'MutatingWebhookConfiguration', 'APIService', 'CSIDriver', 'VolumeSnapshotClass',
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'StorageClass',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'ClusterIssuer',
+  'PriorityClass',
+  'IngressClass',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'APIService',
+  'CSIDriver',
+  'VolumeSnapshotClass',
 ]);
 
 function identity(object: K8sObject): string {
@@ -153,12 +165,20 @@ function listItems(text: string): K8sObject[] {
 function waitScript(args: K8sArgs, objects: K8sObject[]): string {
   const timeout = `${args.wait_timeout ?? 120}s`;
   if (args.wait_condition) {
-    const status = args.wait_condition.status === undefined ? 'True' : String(args.wait_condition.status).replace(/^true$/i, 'True').replace(/^false$/i, 'False');
+    const status =
+      args.wait_condition.status === undefined
+        ? 'True'
+        : String(args.wait_condition.status)
+            .replace(/^true$/i, 'True')
+            .replace(/^false$/i, 'False');
     return `k wait -f "$f" --for=${quote(`condition=${args.wait_condition.type}=${status}`)} --timeout=${timeout} >/dev/null`;
   }
   const rollouts = objects
     .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind ?? ''))
-    .map((o) => `k rollout status ${command(`${o.kind!.toLowerCase()}/${o.metadata!.name!}`)} ${o.metadata?.namespace ? `-n ${quote(o.metadata.namespace)}` : ''} --timeout=${timeout} >/dev/null`);
+    .map(
+      (o) =>
+        `k rollout status ${command(`${o.kind!.toLowerCase()}/${o.metadata!.name!}`)} ${o.metadata?.namespace ? `-n ${quote(o.metadata.namespace)}` : ''} --timeout=${timeout} >/dev/null`,
+    );
   return rollouts.join('\n') || 'true';
 }
 

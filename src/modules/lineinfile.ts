@@ -91,7 +91,7 @@ export function editLines(original: string, args: LineinfileArgs): LineEdit {
     if (found) {
       matchIndex = i;
       match = found;
-    } else if (anchorRe && anchorRe.test(strip(lines[i]!))) {
+    } else if (anchorRe?.test(strip(lines[i]!))) {
       anchorIndex = args.insertafter ? i + 1 : i;
       if (args.firstmatch) break;
     }

@@ -339,7 +339,13 @@ export function attributeDiff(path: string, changes: AttributeChange['changes'])
 }
 
 /** `chown` / `chmod` commands on "$target" for the requested attributes. */
-export function attributeCommands(target: string, mode: number | undefined, owner: string | undefined, group: string | undefined, noDereference = false): string[] {
+export function attributeCommands(
+  target: string,
+  mode: number | undefined,
+  owner: string | undefined,
+  group: string | undefined,
+  noDereference = false,
+): string[] {
   const commands: string[] = [];
   if (owner !== undefined || group !== undefined) {
     const spec = `${owner ?? ''}${group !== undefined ? `:${group}` : ''}`;

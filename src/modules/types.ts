@@ -3,7 +3,7 @@
  * the change; the engine (src/engine/apply.ts) applies the plan.
  */
 import type { z } from 'zod';
-import type { SourcePos } from '../source.js';
+import type { SourcePos } from '../input-error.js';
 import type { ExecOptions, ExecResult } from '../transport/types.js';
 import type { WriteRequest } from './remote-file.js';
 
@@ -117,9 +117,11 @@ export interface ActingModuleSpec<Args> extends ModuleBase<Args> {
   ahead: 'changes' | 'nothing' | ((args: Args, ctx: ReadContext) => Promise<ModuleResult | 'changes'>);
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds modules of every argument and state type
 export type ModuleSpec<Args = any, State = any> = PlannedModuleSpec<Args, State> | ActingModuleSpec<Args>;
 
 /** A module as the registry holds it: its declaration, and `run`, the engine running it. */
+// biome-ignore lint/suspicious/noExplicitAny: as ModuleSpec
 export type Module<Args = any, State = any> = ModuleSpec<Args, State> & Runnable<Args>;
 
 export interface Runnable<Args> {

@@ -10,21 +10,24 @@ import { defineModule } from '../engine/apply.js';
 
 const waitForArgs = moduleArgs(
   {
-  host: str().optional(),
-  port: int().pipe(z.number().min(1).max(65535)).optional(),
-  path: path().optional(),
-  state: z.enum(['started', 'stopped', 'present', 'absent', 'drained']).optional(),
-  search_regex: str().optional(),
-  // Ansible's are integers; fractions of a second are accepted too.
-  timeout: num().pipe(z.number().nonnegative()).optional(),
-  delay: num().pipe(z.number().nonnegative()).optional(),
-  sleep: num().pipe(z.number().positive()).optional(),
-  connect_timeout: int().pipe(z.number().positive()).optional(),
-  msg: str().optional(),
+    host: str().optional(),
+    port: int().pipe(z.number().min(1).max(65535)).optional(),
+    path: path().optional(),
+    state: z.enum(['started', 'stopped', 'present', 'absent', 'drained']).optional(),
+    search_regex: str().optional(),
+    // Ansible's are integers; fractions of a second are accepted too.
+    timeout: num().pipe(z.number().nonnegative()).optional(),
+    delay: num().pipe(z.number().nonnegative()).optional(),
+    sleep: num().pipe(z.number().positive()).optional(),
+    connect_timeout: int().pipe(z.number().positive()).optional(),
+    msg: str().optional(),
   },
   {
     checks: [
-      [(args) => args.port !== undefined || args.path !== undefined || args.delay !== undefined || args.timeout !== undefined, 'wait_for needs port, path, delay or timeout'],
+      [
+        (args) => args.port !== undefined || args.path !== undefined || args.delay !== undefined || args.timeout !== undefined,
+        'wait_for needs port, path, delay or timeout',
+      ],
     ],
   },
 );

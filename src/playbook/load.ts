@@ -5,10 +5,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { findModule, moduleNames } from '../modules/index.js';
-import { InputError, suggestion, type SourcePos } from '../source.js';
+import { InputError, suggestion, type SourcePos } from '../input-error.js';
 import { loadYamlFile, positionOf } from '../yaml.js';
 import type { BlockTask, Condition, ModuleTask, Play, Playbook, Role, Task, TaskSettings, Vars } from './model.js';
-import { playSchema, rawTaskSchema, roleMetaSchema, roleReferenceSchema, taskKeywordNames, type RawTask } from './schema.js';
+import { playSchema, rawTaskSchema, roleMetaSchema, type roleReferenceSchema, taskKeywordNames, type RawTask } from './schema.js';
 import { validate } from './validate.js';
 import type { z } from 'zod';
 
@@ -28,7 +28,10 @@ function enterInclude(chain: IncludeChain, file: string, from: SourcePos | undef
     throw new InputError(`${what} includes itself: ${cycle}`, from, 'an include cycle would never end; remove one of the includes');
   }
   if (chain.length >= INCLUDE_DEPTH_LIMIT) {
-    throw new InputError(`includes nested more than ${INCLUDE_DEPTH_LIMIT} deep: ${[...chain.map((entry) => shown(entry.file)), shown(file)].join(' -> ')}`, from);
+    throw new InputError(
+      `includes nested more than ${INCLUDE_DEPTH_LIMIT} deep: ${[...chain.map((entry) => shown(entry.file)), shown(file)].join(' -> ')}`,
+      from,
+    );
   }
   return [...chain, { file, from }];
 }
@@ -156,8 +159,7 @@ class Loader {
       checkMode: play.check_mode,
     };
     const rawPlay = raw as Record<string, unknown>;
-    const section = (key: 'pre_tasks' | 'tasks' | 'post_tasks'): Task[] =>
-      this.loadTaskList(asList(rawPlay[key], key, positionOf(raw, key)), file, base);
+    const section = (key: 'pre_tasks' | 'tasks' | 'post_tasks'): Task[] => this.loadTaskList(asList(rawPlay[key], key, positionOf(raw, key)), file, base);
 
     const roleTasks: Task[] = [];
     for (const [index, reference] of (play.roles ?? []).entries()) {
@@ -196,7 +198,10 @@ class Loader {
   private checkNotify(tasks: Task[]): void {
     const known = new Set(this.handlers.flatMap((handler) => [handler.name, ...handler.listen]));
     const visit = (task: Task): void => {
-      if (task.kind === 'block') return [...task.block, ...task.rescue, ...task.always].forEach(visit);
+      if (task.kind === 'block') {
+        for (const inner of [...task.block, ...task.rescue, ...task.always]) visit(inner);
+        return;
+      }
       const missing = task.notify.find((name) => !name.includes('{{') && !known.has(name));
       if (missing === undefined) return;
       const hint = suggestion(missing, known) ?? (known.size ? `handlers: ${[...known].join(', ')}` : 'define it under handlers:');
@@ -367,7 +372,11 @@ class Loader {
       throw new InputError(`task: ${what} '${unknown}'`, positionOf(object, unknown) ?? pos, suggestion(unknown, known));
     }
     if (moduleKeys.length > 1) {
-      throw new InputError(`task: more than one module (${moduleKeys.join(', ')})`, positionOf(object, moduleKeys[1]!) ?? pos, 'split it into one task per module');
+      throw new InputError(
+        `task: more than one module (${moduleKeys.join(', ')})`,
+        positionOf(object, moduleKeys[1]!) ?? pos,
+        'split it into one task per module',
+      );
     }
     const moduleKey = moduleKeys[0]!;
     const module = findModule(moduleKey)!;
@@ -418,13 +427,15 @@ function normalizeArgs(value: unknown, extra: Vars | undefined, freeForm: boolea
       const kept: string[] = [];
       for (const word of value.trim().split(/\s+(?=(?:creates|removes|chdir|executable|stdin)=)/)) {
         const match = KEY_VALUE.exec(word);
-        if (match && special.has(match[1]!) && !/\s/.test(match[2]!.replace(/\{\{.*?\}\}/g, ''))) specialArgs[match[1]!] = match[2]!.replace(/^(["'])(.*)\1$/, '$2');
+        if (match && special.has(match[1]!) && !/\s/.test(match[2]!.replace(/\{\{.*?\}\}/g, '')))
+          specialArgs[match[1]!] = match[2]!.replace(/^(["'])(.*)\1$/, '$2');
         else kept.push(word);
       }
       args = { _raw: kept.join(' '), ...specialArgs };
     } else {
       const parsed = parseKeyValueArgs(value);
-      if (parsed.rest.length) throw new InputError(`module arguments: cannot parse '${parsed.rest.join(' ')}'`, pos, 'write the arguments as k=v pairs or as a mapping');
+      if (parsed.rest.length)
+        throw new InputError(`module arguments: cannot parse '${parsed.rest.join(' ')}'`, pos, 'write the arguments as k=v pairs or as a mapping');
       args = parsed.args;
     }
   } else if (typeof value === 'object' && !Array.isArray(value)) {

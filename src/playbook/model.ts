@@ -1,6 +1,6 @@
 /** The loaded, validated playbook as the engine sees it. */
 import type { Module } from '../modules/types.js';
-import type { SourcePos } from '../source.js';
+import type { SourcePos } from '../input-error.js';
 
 export type Vars = Record<string, unknown>;
 export type Condition = string | boolean;

@@ -24,7 +24,10 @@ export const taskKeywords = {
       pause: z.number().optional(),
     })
     .optional(),
-  register: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name').optional(),
+  register: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name')
+    .optional(),
   changed_when: condition.optional(),
   failed_when: condition.optional(),
   ignore_errors: z.union([z.boolean(), z.string()]).optional(),

@@ -1,6 +1,6 @@
 /** Turn zod failures on loaded YAML into InputErrors that point at the offending key. */
 import type { z } from 'zod';
-import { InputError, suggestion, type SourcePos } from '../source.js';
+import { InputError, suggestion, type SourcePos } from '../input-error.js';
 import { positionOf } from '../yaml.js';
 
 function describeExpected(issue: z.core.$ZodIssue): string {
@@ -34,12 +34,7 @@ function locate(value: unknown, path: PropertyKey[], fallback?: SourcePos): Sour
  * Validate `value` against `schema`; on failure throw an InputError naming the key path,
  * what was expected, its position, and a did-you-mean for unknown keys.
  */
-export function validate<T>(
-  schema: z.ZodType<T>,
-  value: unknown,
-  what: string,
-  options: { fallbackPos?: SourcePos; knownKeys?: Iterable<string> } = {},
-): T {
+export function validate<T>(schema: z.ZodType<T>, value: unknown, what: string, options: { fallbackPos?: SourcePos; knownKeys?: Iterable<string> } = {}): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   // An unknown key usually explains the rest (`hostz` is why `hosts` is missing): report it first.

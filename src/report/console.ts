@@ -37,9 +37,7 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
   const paint = (color: Color, text: string): string => (options.color ? `\x1b[${COLORS[color]}m${text}\x1b[0m` : text);
   const line = (text: string): void => options.write(`${text}\n`);
   const colorDiff = (text: string): string =>
-    options.color
-      ? text.replace(/^([-+@].*)$/gm, (row) => paint(row.startsWith('+') ? 'green' : row.startsWith('-') ? 'red' : 'cyan', row))
-      : text;
+    options.color ? text.replace(/^([-+@].*)$/gm, (row) => paint(row.startsWith('+') ? 'green' : row.startsWith('-') ? 'red' : 'cyan', row)) : text;
 
   return {
     playStart(name) {
@@ -55,12 +53,15 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
       const status = event.ignored ? 'failed' : event.status;
       const word = status === 'unreachable' ? 'fatal' : status === 'failed' ? 'fatal' : status === 'skipped' ? 'skipping' : status;
       const target = event.delegatedTo ? `[${event.host} -> ${event.delegatedTo}]` : `[${event.host}]`;
-      const item = event.item !== undefined ? ` => (item=${typeof event.item === 'string' ? event.item : event.item === null ? 'None' : JSON.stringify(event.item)})` : '';
+      const item =
+        event.item !== undefined ? ` => (item=${typeof event.item === 'string' ? event.item : event.item === null ? 'None' : JSON.stringify(event.item)})` : '';
       const reason = status === 'unreachable' ? ': UNREACHABLE!' : status === 'failed' ? ': FAILED!' : '';
       line(paint(STATUS_COLOR[status] ?? 'green', `${word}: ${target}${item}${reason}${details(event, options.verbosity)}`));
       if (event.ignored) line(paint('cyan', '...ignoring'));
       const diffs = event.result.diff as FileDiff[] | undefined;
-      if (options.diff && diffs?.length) for (const diff of diffs) options.write(colorDiff(unifiedDiff(diff.before, diff.after, { fromLabel: `before: ${diff.path}`, toLabel: `after: ${diff.path}` })));
+      if (options.diff && diffs?.length)
+        for (const diff of diffs)
+          options.write(colorDiff(unifiedDiff(diff.before, diff.after, { fromLabel: `before: ${diff.path}`, toLabel: `after: ${diff.path}` })));
     },
     warning(message) {
       line(paint('magenta', `[WARNING]: ${message}`));

@@ -1,6 +1,6 @@
 /** What the engine tells the reporters (console, JSON lines, log file). */
 import type { ModuleResult } from '../modules/types.js';
-import type { SourcePos } from '../source.js';
+import type { SourcePos } from '../input-error.js';
 
 export type ResultStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 
@@ -48,10 +48,20 @@ export interface Reporter {
 /** Sends every event to several reporters. */
 export function fanOut(reporters: Reporter[]): Reporter {
   return {
-    playStart: (name, hosts) => reporters.forEach((r) => r.playStart(name, hosts)),
-    taskStart: (task) => reporters.forEach((r) => r.taskStart(task)),
-    result: (event) => reporters.forEach((r) => r.result(event)),
-    warning: (message) => reporters.forEach((r) => r.warning(message)),
-    recap: (stats) => reporters.forEach((r) => r.recap(stats)),
+    playStart: (name, hosts) => {
+      for (const r of reporters) r.playStart(name, hosts);
+    },
+    taskStart: (task) => {
+      for (const r of reporters) r.taskStart(task);
+    },
+    result: (event) => {
+      for (const r of reporters) r.result(event);
+    },
+    warning: (message) => {
+      for (const r of reporters) r.warning(message);
+    },
+    recap: (stats) => {
+      for (const r of reporters) r.recap(stats);
+    },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Conditions: `when:`, `failed_when:`, `changed_when:`, `assert: that:`.
  */
-import { InputError, type SourcePos } from '../source.js';
+import { InputError, type SourcePos } from '../input-error.js';
 import { positionOf } from '../yaml.js';
 import { evaluateExpression } from './evaluate.js';
 import { renderString } from './render.js';

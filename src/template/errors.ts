@@ -2,7 +2,7 @@
  * Errors of templates and expressions. Both are input errors: they carry the position
  * of the template or expression in the user's files.
  */
-import { InputError, type SourcePos } from '../source.js';
+import { InputError, type SourcePos } from '../input-error.js';
 
 /** A variable, attribute or item that a template or condition needs but that is not there. */
 export class UndefinedVariableError extends InputError {

@@ -6,11 +6,11 @@
  * every other use turns it into an `UndefinedVariableError` naming the path and the
  * position of the template or expression.
  */
-import { suggestion, type SourcePos } from '../source.js';
+import { suggestion, type SourcePos } from '../input-error.js';
 import { TemplateEvaluationError, TemplateSyntaxError, UndefinedVariableError } from './errors.js';
 import { FILTERS, UNDEFINED_AWARE_FILTERS } from './filters.js';
 import { parseExpression, type Node } from './parser.js';
-import { contains, EvaluationProblem, TESTS, UNDEFINED_AWARE_TESTS } from './tests.js';
+import { contains, EvaluationProblem, TESTS, UNDEFINED_AWARE_TESTS } from './jinja-tests.js';
 import { deepEqual, isMapping, isUndefined, setKey, toText, truthy, typeName, Undefined, type Vars } from './values.js';
 
 /** Where an expression is evaluated: variables in layers, innermost first. */
@@ -176,7 +176,13 @@ type Method = (target: unknown, args: unknown[], kwargs: Record<string, unknown>
 
 function pythonSplit(text: string, separator: unknown, maxSplit: unknown): string[] {
   const limit = maxSplit === undefined || maxSplit === null || Number(maxSplit) < 0 ? Infinity : Number(maxSplit);
-  const parts = separator === undefined || separator === null ? text.trim().split(/\s+/).filter((p) => p !== '') : text.split(String(separator));
+  const parts =
+    separator === undefined || separator === null
+      ? text
+          .trim()
+          .split(/\s+/)
+          .filter((p) => p !== '')
+      : text.split(String(separator));
   if (parts.length - 1 <= limit) return parts;
   const sep = separator === undefined || separator === null ? ' ' : String(separator);
   return [...parts.slice(0, limit), parts.slice(limit).join(sep)];

@@ -9,7 +9,7 @@ import bcrypt from 'bcryptjs';
 import { stringify as stringifyYaml } from 'yaml';
 import { parseYaml } from '../yaml.js';
 import { quote } from '../transport/quote.js';
-import { EvaluationProblem, parseIp, pythonRegex, TESTS, UNDEFINED_AWARE_TESTS, type ParsedIp } from './tests.js';
+import { EvaluationProblem, parseIp, pythonRegex, TESTS, UNDEFINED_AWARE_TESTS, type ParsedIp } from './jinja-tests.js';
 import { deepEqual, isMapping, isUndefined, repr, setKey, toText, truthy, typeName, Undefined } from './values.js';
 
 export type Filter = (value: unknown, args: unknown[], kwargs: Record<string, unknown>) => unknown;
@@ -204,7 +204,8 @@ function passwordHash(value: unknown, args: unknown[], kwargs: Record<string, un
   const salt = arg(args, kwargs, 1, 'salt', null);
   const rounds = Number(arg(args, kwargs, 3, 'rounds', 12) ?? 12);
   const ident = String(arg(args, kwargs, 4, 'ident', '2b') ?? '2b');
-  if (!Number.isInteger(rounds) || rounds < 4 || rounds > 31) throw new EvaluationProblem(`password_hash: rounds must be an integer from 4 to 31, got ${String(rounds)}`);
+  if (!Number.isInteger(rounds) || rounds < 4 || rounds > 31)
+    throw new EvaluationProblem(`password_hash: rounds must be an integer from 4 to 31, got ${String(rounds)}`);
   if (!['2a', '2b', '2y'].includes(ident)) throw new EvaluationProblem(`password_hash: ident must be 2a, 2b or 2y, got '${ident}'`);
   let setting: string;
   if (salt === null || salt === undefined) {
@@ -321,7 +322,7 @@ export const FILTERS: Record<string, Filter> = {
     return groups.map((group) => {
       const text = String(group);
       const named = /^\\g<(\w+)>$/.exec(text);
-      if (named) return /^\d+$/.test(named[1]!) ? match[Number(named[1])] ?? null : match.groups?.[named[1]!] ?? null;
+      if (named) return /^\d+$/.test(named[1]!) ? (match[Number(named[1])] ?? null) : (match.groups?.[named[1]!] ?? null);
       const numbered = /^\\(\d+)$/.exec(text);
       if (numbered) return match[Number(numbered[1])] ?? null;
       throw new EvaluationProblem(`regex_search group '${text}' must look like '\\\\1' or '\\\\g<name>'`);
@@ -329,10 +330,13 @@ export const FILTERS: Record<string, Filter> = {
   },
   regex_findall: (value, args, kwargs) => {
     const regex = pythonRegex(asString(arg(args, kwargs, 0, 'regex', '')), regexFlags(kwargs, 'g'));
-    return [...asString(value).matchAll(regex)].map((m) => (m.length === 1 ? m[0] : m.length === 2 ? m[1] ?? '' : m.slice(1).map((g) => g ?? '')));
+    return [...asString(value).matchAll(regex)].map((m) => (m.length === 1 ? m[0] : m.length === 2 ? (m[1] ?? '') : m.slice(1).map((g) => g ?? '')));
   },
   regex_escape: (value) => asString(value).replace(/[.*+?^${}()|[\]\\\-/]/g, '\\$&'),
-  join: (value, args, kwargs) => asList(value, 'join').map(asString).join(asString(arg(args, kwargs, 0, 'd', ''))),
+  join: (value, args, kwargs) =>
+    asList(value, 'join')
+      .map(asString)
+      .join(asString(arg(args, kwargs, 0, 'd', ''))),
   split: (value, args, kwargs) => {
     const separator = arg(args, kwargs, 0, 'sep', null);
     const text = asString(value);
@@ -418,13 +422,19 @@ export const FILTERS: Record<string, Filter> = {
     const others = args.flatMap((other) => (Array.isArray(other) ? other : [other]));
     return others.reduce<Record<string, unknown>>((acc, other) => combine(acc, asMapping(other, 'combine'), recursive, listMerge), asMapping(value, 'combine'));
   },
-  to_json: (value, args, kwargs) => {
+  to_json: (value, _args, kwargs) => {
     const indent = kwargs.indent;
     return pythonJson(value, indent === undefined || indent === null ? undefined : Number(indent), truthy(kwargs.sort_keys));
   },
-  to_nice_json: (value, args, kwargs) => pythonJson(value, Number(arg(args, kwargs, 0, 'indent', 4)), kwargs.sort_keys === undefined ? true : truthy(kwargs.sort_keys)),
-  to_yaml: (value, args, kwargs) => stringifyYaml(value, { indent: Number(kwargs.indent ?? 2), lineWidth: 0 }),
-  to_nice_yaml: (value, args, kwargs) => stringifyYaml(value, { indent: Number(arg(args, kwargs, 0, 'indent', 4)), lineWidth: 0, sortMapEntries: kwargs.sort_keys === undefined ? true : truthy(kwargs.sort_keys) }),
+  to_nice_json: (value, args, kwargs) =>
+    pythonJson(value, Number(arg(args, kwargs, 0, 'indent', 4)), kwargs.sort_keys === undefined ? true : truthy(kwargs.sort_keys)),
+  to_yaml: (value, _args, kwargs) => stringifyYaml(value, { indent: Number(kwargs.indent ?? 2), lineWidth: 0 }),
+  to_nice_yaml: (value, args, kwargs) =>
+    stringifyYaml(value, {
+      indent: Number(arg(args, kwargs, 0, 'indent', 4)),
+      lineWidth: 0,
+      sortMapEntries: kwargs.sort_keys === undefined ? true : truthy(kwargs.sort_keys),
+    }),
   from_json: (value) => {
     try {
       return JSON.parse(asString(value)) as unknown;
@@ -498,7 +508,11 @@ export const FILTERS: Record<string, Filter> = {
     return text.length >= width ? text : ' '.repeat(left) + text + ' '.repeat(width - text.length - left);
   },
   wordcount: (value) => asString(value).split(/\s+/).filter(Boolean).length,
-  comment: (value) => asString(value).split('\n').map((line) => `# ${line}`.trimEnd()).join('\n'),
+  comment: (value) =>
+    asString(value)
+      .split('\n')
+      .map((line) => `# ${line}`.trimEnd())
+      .join('\n'),
   password_hash: passwordHash,
   ipaddr: ipFilter(undefined, 'ipaddr'),
   ipv4: ipFilter(4, 'ipv4'),
@@ -506,7 +520,8 @@ export const FILTERS: Record<string, Filter> = {
 };
 FILTERS.d = FILTERS.default!;
 FILTERS.count = FILTERS.length!;
-FILTERS.e = FILTERS.escape = (value) => asString(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
+FILTERS.e = FILTERS.escape = (value) =>
+  asString(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
 
 export const FILTER_NAMES: ReadonlySet<string> = new Set(Object.keys(FILTERS));
 

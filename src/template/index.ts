@@ -5,5 +5,5 @@ export { UndefinedVariableError, TemplateSyntaxError, TemplateEvaluationError } 
 export { evaluateExpression } from './evaluate.js';
 export { evaluateCondition } from './condition.js';
 export { renderString, renderValue } from './render.js';
-export { renderTemplate } from './engine.js';
+export { renderTemplate } from './template-renderer.js';
 export { truthy, toText, Undefined, type Vars } from './values.js';

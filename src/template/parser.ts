@@ -7,9 +7,9 @@
  * Nothing here is evaluated as JavaScript.
  */
 import { TemplateSyntaxError } from './errors.js';
-import { suggestion } from '../source.js';
+import { suggestion } from '../input-error.js';
 import { FILTER_NAMES } from './filters.js';
-import { TEST_NAMES } from './tests.js';
+import { TEST_NAMES } from './jinja-tests.js';
 
 interface Span {
   /** Offsets into the expression text: `text.slice(start, end)` is the node as written. */

@@ -2,8 +2,8 @@
  * Rendering of strings found in playbooks and variables, and of whole data structures.
  */
 import { copyPosition, positionOf } from '../yaml.js';
-import type { SourcePos } from '../source.js';
-import { placeAt, renderText } from './engine.js';
+import type { SourcePos } from '../input-error.js';
+import { placeAt, renderText } from './template-renderer.js';
 import { evaluateInScope } from './evaluate.js';
 import { isMapping, setKey, type Vars } from './values.js';
 

@@ -298,7 +298,9 @@ export function translate(text: string): Translation {
     const elseIf = /^else\s+if\s/.exec(trimmed);
     if (trimmed === 'else' || trimmed === '^' || elseIf) {
       expectOpen(['if', 'unless', 'each', 'with'], `{{${trimmed.split(/\s/)[0]}}}`, mustacheStart);
-      out += elseIf ? `{{${pre}else if (${call('tsrun_cond', entry(lead + elseIf[0].length, lead + trimmed.length))})${newlines}${post}}}` : `{{${pre}else${newlines}${post}}}`;
+      out += elseIf
+        ? `{{${pre}else if (${call('tsrun_cond', entry(lead + elseIf[0].length, lead + trimmed.length))})${newlines}${post}}}`
+        : `{{${pre}else${newlines}${post}}}`;
       continue;
     }
     if (trimmed.startsWith('>')) fail(mustacheStart, 'partials ({{> name}}) are not supported');

@@ -77,11 +77,7 @@ export function typeName(value: unknown): string {
 
 function reprString(text: string): string {
   const quoteChar = text.includes("'") && !text.includes('"') ? '"' : "'";
-  const escaped = text
-    .replace(/\\/g, '\\\\')
-    .replace(/\n/g, '\\n')
-    .replace(/\t/g, '\\t')
-    .replace(/\r/g, '\\r');
+  const escaped = text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/\r/g, '\\r');
   return quoteChar + (quoteChar === "'" ? escaped.replace(/'/g, "\\'") : escaped) + quoteChar;
 }
 
@@ -91,7 +87,9 @@ export function repr(value: unknown): string {
   if (value === null || value === undefined) return 'None';
   if (Array.isArray(value)) return `[${value.map(repr).join(', ')}]`;
   if (isMapping(value)) {
-    return `{${Object.entries(value).map(([k, v]) => `${reprString(k)}: ${repr(v)}`).join(', ')}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${reprString(k)}: ${repr(v)}`)
+      .join(', ')}}`;
   }
   return toText(value);
 }

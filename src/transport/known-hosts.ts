@@ -101,7 +101,10 @@ function readKey(keyType: string, base64: string): Buffer | undefined {
 export function parseKnownHosts(text: string): KnownHostsEntry[] {
   const entries: KnownHostsEntry[] = [];
   text.split('\n').forEach((rawLine, index) => {
-    const fields = rawLine.replace(/\r$/, '').split(/[ \t]+/).filter(Boolean);
+    const fields = rawLine
+      .replace(/\r$/, '')
+      .split(/[ \t]+/)
+      .filter(Boolean);
     if (!fields.length || fields[0]!.startsWith('#')) return;
     let marker: KnownHostsEntry['marker'];
     if (fields[0]!.startsWith('@')) {
@@ -119,7 +122,12 @@ export function parseKnownHosts(text: string): KnownHostsEntry[] {
 
 /** OpenSSH's match_pattern: `*` any run, `?` any one character, everything else literal. */
 function globMatches(pattern: string, name: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^]*').replace(/\?/g, '[^]')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '[^]*')
+      .replace(/\?/g, '[^]')}$`,
+  );
   return regex.test(name);
 }
 
@@ -209,7 +217,11 @@ export function hostKeyAlgorithms(file: string, name: string): string[] | undefi
   } catch {
     return undefined; // the host key check reports it
   }
-  const known = new Set(entriesFor(entries, name).filter((entry) => !entry.marker).map((entry) => entry.keyType));
+  const known = new Set(
+    entriesFor(entries, name)
+      .filter((entry) => !entry.marker)
+      .map((entry) => entry.keyType),
+  );
   const first = HOST_KEY_ALGORITHMS.filter(([, keyType]) => known.has(keyType)).map(([algorithm]) => algorithm);
   if (!first.length) return undefined;
   return [...first, ...HOST_KEY_ALGORITHMS.map(([algorithm]) => algorithm).filter((algorithm) => !first.includes(algorithm))];

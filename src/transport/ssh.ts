@@ -93,7 +93,8 @@ function connectClient(config: ConnectConfig, label: string): Promise<Client> {
     client.on('error', (error: Error & { level?: string }) => {
       const hostKey = hostKeyProblems.get(config);
       if (hostKey) fail(new UnreachableError(hostKey));
-      else if (error.level === 'client-authentication') fail(new UnreachableError(`authentication failed for ${config.username}@${label} (tried ${describeAuth(config)})`));
+      else if (error.level === 'client-authentication')
+        fail(new UnreachableError(`authentication failed for ${config.username}@${label} (tried ${describeAuth(config)})`));
       else if (/timed out/i.test(error.message)) fail(new UnreachableError(`timed out connecting to ${label} after ${(config.readyTimeout ?? 0) / 1000}s`));
       else fail(new UnreachableError(`cannot connect to ${label}: ${error.message}`));
     });
@@ -195,10 +196,13 @@ export class SshTransport implements Transport {
           ),
         );
       }
-      const connected = (client = await connectClient(config, label));
+      const connected = await connectClient(config, label);
+      client = connected;
       const channel = await new Promise<ClientChannel>((resolve, reject) => {
         connected.once('close', () => reject(new UnreachableError(`the connection to ${label} closed before a shell started`)));
-        connected.exec('exec /bin/sh', (error, stream) => (error ? reject(new UnreachableError(`cannot start a shell on ${label}: ${error.message}`)) : resolve(stream)));
+        connected.exec('exec /bin/sh', (error, stream) =>
+          error ? reject(new UnreachableError(`cannot start a shell on ${label}: ${error.message}`)) : resolve(stream),
+        );
       });
       const shell = new RemoteShell(channel);
       // A connection that dies (keepalive unanswered, reset) ends the shell's wait at once.

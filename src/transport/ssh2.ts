@@ -18,7 +18,8 @@ let loaded: typeof Ssh2 | undefined;
 let bundleDir: string | undefined;
 
 export function ssh2(): typeof Ssh2 {
-  return (loaded ??= (bundleDir && loadBundle(bundleDir)) || (createRequire(packagePath('package.json'))('ssh2') as typeof Ssh2));
+  loaded ??= (bundleDir && loadBundle(bundleDir)) || (createRequire(packagePath('package.json'))('ssh2') as typeof Ssh2);
+  return loaded;
 }
 
 /** Load ssh2 from the build's bundle in `dir` when there is one (the snapshot does). */

@@ -79,7 +79,10 @@ const stdoutOf = (run: TsrunRun, task: string): unknown => run.results.find((r) 
 
 test('every file written with become holds exactly its content', async () => {
   expect(first.code).toBe(0);
-  const onHost = await inHost(host, `cd ${root} && for f in one two three four; do cat $f.txt; done; cat lines.conf; cat block.conf; stat -c %U *.txt | sort -u`);
+  const onHost = await inHost(
+    host,
+    `cd ${root} && for f in one two three four; do cat $f.txt; done; cat lines.conf; cat block.conf; stat -c %U *.txt | sort -u`,
+  );
   expect(onHost.stdout).toBe(
     'content of one\ncontent of two\ncontent of three\ncontent of four\nkey=value\n' +
       '# BEGIN ANSIBLE MANAGED BLOCK\ninside\n# END ANSIBLE MANAGED BLOCK\nroot\n',

@@ -68,13 +68,18 @@ describe('cert-manager on a real API server', () => {
           },
         ],
       }),
-      'apply', '-f', '-',
+      'apply',
+      '-f',
+      '-',
     );
     kubectl('wait', '--for=condition=Ready', 'certificate/registry', '-n', namespace, '--timeout=120s');
 
-    const data = JSON.parse(kubectl('get', 'secret', 'registry-tls', '-n', namespace, '-o', 'jsonpath={.data}')) as Record<string, string>;
+    const data = JSON.parse(kubectl('get', 'secret', 'registry-tls', '-n', namespace, '-o', 'jsonpath={.data}')) as Record<
+      'ca.crt' | 'tls.crt' | 'tls.key',
+      string
+    >;
     expect(Object.keys(data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
-    const decoded = (key: string) => Buffer.from(data[key], 'base64').toString('utf8');
+    const decoded = (key: keyof typeof data) => Buffer.from(data[key], 'base64').toString('utf8');
     mkdirSync(stateDir, { recursive: true });
     const certificate = path.join(stateDir, 'registry.crt');
     writeFileSync(certificate, decoded('tls.crt'));

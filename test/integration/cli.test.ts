@@ -58,7 +58,12 @@ describe('listing and checking without running', () => {
     ]);
     expect(all.code).toBe(0);
     expect(all.stdout).toContain(`play: CLI play\n  pattern: testhosts\n  hosts (${names.length}):\n${names.map((n) => `    ${n}\n`).join('')}`);
-    expect(excluded.stdout).toContain(`hosts (${names.length - 1}):\n${names.slice(1).map((n) => `    ${n}\n`).join('')}`);
+    expect(excluded.stdout).toContain(
+      `hosts (${names.length - 1}):\n${names
+        .slice(1)
+        .map((n) => `    ${n}\n`)
+        .join('')}`,
+    );
     expect(one.stdout).toContain(`hosts (1):\n    ${second}\n`);
   });
 

@@ -115,51 +115,75 @@ afterAll(async () => {
   await rm(STATE_DIR, { recursive: true, force: true });
 }, STEP_TIMEOUT_MS);
 
-test('the apiserver answers an admin with the pinned Kubernetes version', async () => {
-  const version = JSON.parse(await kubectl(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } };
-  expect(version.serverVersion.gitVersion).toBe(pinnedVersions().K8S_VERSION);
-  expect(plane.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-}, STEP_TIMEOUT_MS);
+test(
+  'the apiserver answers an admin with the pinned Kubernetes version',
+  async () => {
+    const version = JSON.parse(await kubectl(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } };
+    expect(version.serverVersion.gitVersion).toBe(pinnedVersions().K8S_VERSION);
+    expect(plane.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+  },
+  STEP_TIMEOUT_MS,
+);
 
-test('starting again keeps the running control plane', async () => {
-  const again = await startControlPlane({ stateDir: STATE_DIR, bindAddress: '127.0.0.1', binDir: BIN_DIR });
-  expect(again).toEqual(plane);
-  expect(controlPlaneStatus(STATE_DIR)?.map(({ component, up }) => [component, up])).toEqual(COMPONENTS.map((component) => [component, true]));
-}, STEP_TIMEOUT_MS);
+test(
+  'starting again keeps the running control plane',
+  async () => {
+    const again = await startControlPlane({ stateDir: STATE_DIR, bindAddress: '127.0.0.1', binDir: BIN_DIR });
+    expect(again).toEqual(plane);
+    expect(controlPlaneStatus(STATE_DIR)?.map(({ component, up }) => [component, up])).toEqual(COMPONENTS.map((component) => [component, true]));
+  },
+  STEP_TIMEOUT_MS,
+);
 
-test('a worker Node annotated for kwok becomes Ready', async () => {
-  await kubectl(['apply', '-f', '-'], WORKER_NODE);
-  await kubectl(['wait', '--for=condition=Ready', `node/${WORKER}`, '--timeout=120s']);
-  const node = JSON.parse(await kubectl(['get', 'node', WORKER, '-o', 'json'])) as { status: { addresses: Array<{ type: string }> } };
-  expect(node.status.addresses.map((address) => address.type)).toContain('InternalIP');
-}, STEP_TIMEOUT_MS);
+test(
+  'a worker Node annotated for kwok becomes Ready',
+  async () => {
+    await kubectl(['apply', '-f', '-'], WORKER_NODE);
+    await kubectl(['wait', '--for=condition=Ready', `node/${WORKER}`, '--timeout=120s']);
+    const node = JSON.parse(await kubectl(['get', 'node', WORKER, '-o', 'json'])) as { status: { addresses: Array<{ type: string }> } };
+    expect(node.status.addresses.map((address) => address.type)).toContain('InternalIP');
+  },
+  STEP_TIMEOUT_MS,
+);
 
-test('a Deployment is scheduled on the worker and becomes Available', async () => {
-  await kubectl(['apply', '-f', '-'], MIRROR_DEPLOYMENT);
-  await kubectl(['wait', '--for=condition=Available', 'deployment/mirror', '--timeout=180s']);
-  const pods = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=mirror', '-o', 'json'])) as {
-    items: Array<{ spec: { nodeName: string }; status: { phase: string; podIP: string } }>;
-  };
-  expect(pods.items).toHaveLength(2);
-  for (const pod of pods.items) {
-    expect(pod.spec.nodeName).toBe(WORKER);
-    expect(pod.status.phase).toBe('Running');
-    expect(pod.status.podIP).toMatch(/^10\.244\./);
-  }
-}, STEP_TIMEOUT_MS);
+test(
+  'a Deployment is scheduled on the worker and becomes Available',
+  async () => {
+    await kubectl(['apply', '-f', '-'], MIRROR_DEPLOYMENT);
+    await kubectl(['wait', '--for=condition=Available', 'deployment/mirror', '--timeout=180s']);
+    const pods = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=mirror', '-o', 'json'])) as {
+      items: Array<{ spec: { nodeName: string }; status: { phase: string; podIP: string } }>;
+    };
+    expect(pods.items).toHaveLength(2);
+    for (const pod of pods.items) {
+      expect(pod.spec.nodeName).toBe(WORKER);
+      expect(pod.status.phase).toBe('Running');
+      expect(pod.status.podIP).toMatch(/^10\.244\./);
+    }
+  },
+  STEP_TIMEOUT_MS,
+);
 
-test('a deleted namespace goes away', async () => {
-  await kubectl(['create', 'namespace', 'scratch']);
-  await kubectl(['create', 'configmap', 'leftover', '-n', 'scratch', '--from-literal=key=value']);
-  await kubectl(['delete', 'namespace', 'scratch', '--wait=false']);
-  await kubectl(['wait', '--for=delete', 'namespace/scratch', '--timeout=120s']);
-  await expect(kubectl(['get', 'namespace', 'scratch'])).rejects.toThrow(/NotFound|not found/);
-}, STEP_TIMEOUT_MS);
+test(
+  'a deleted namespace goes away',
+  async () => {
+    await kubectl(['create', 'namespace', 'scratch']);
+    await kubectl(['create', 'configmap', 'leftover', '-n', 'scratch', '--from-literal=key=value']);
+    await kubectl(['delete', 'namespace', 'scratch', '--wait=false']);
+    await kubectl(['wait', '--for=delete', 'namespace/scratch', '--timeout=120s']);
+    await expect(kubectl(['get', 'namespace', 'scratch'])).rejects.toThrow(/NotFound|not found/);
+  },
+  STEP_TIMEOUT_MS,
+);
 
-test('stop ends every process, and a second stop does nothing', async () => {
-  const pids = Object.values(plane.pids);
-  await stopControlPlane(STATE_DIR);
-  expect(pids.filter(isRunning)).toEqual([]);
-  expect(controlPlaneStatus(STATE_DIR)).toBeUndefined();
-  await expect(stopControlPlane(STATE_DIR)).resolves.toBeUndefined();
-}, STEP_TIMEOUT_MS);
+test(
+  'stop ends every process, and a second stop does nothing',
+  async () => {
+    const pids = Object.values(plane.pids);
+    await stopControlPlane(STATE_DIR);
+    expect(pids.filter(isRunning)).toEqual([]);
+    expect(controlPlaneStatus(STATE_DIR)).toBeUndefined();
+    await expect(stopControlPlane(STATE_DIR)).resolves.toBeUndefined();
+  },
+  STEP_TIMEOUT_MS,
+);

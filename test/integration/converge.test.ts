@@ -35,7 +35,9 @@ describe('converging real hosts with every module and keyword', () => {
     await wipe();
     check = await run('--check');
     // Only what this playbook writes: other test files use /srv on the same hosts meanwhile.
-    afterCheck = await onEveryHost('test -e /srv/converge && echo /srv/converge; test -e /etc/init.d/tsrun-webapp && echo init-script; ls /var/tmp | grep tsrun-webapp; true');
+    afterCheck = await onEveryHost(
+      'test -e /srv/converge && echo /srv/converge; test -e /etc/init.d/tsrun-webapp && echo init-script; ls /var/tmp | grep tsrun-webapp; true',
+    );
     first = await run();
     second = await run();
   }, 180_000);
@@ -71,9 +73,7 @@ describe('converging real hosts with every module and keyword', () => {
     expect(await read('cat /srv/converge/settings.conf')).toBe('debug=false\n');
     expect(await read('readlink /srv/converge/current.conf')).toBe('/srv/converge/app.conf\n');
     expect(await read('cat /srv/converge/motd')).toBe('Welcome to a converged host.\n');
-    expect(await read('cat /srv/converge/hosts.txt')).toBe(
-      '# BEGIN ANSIBLE MANAGED BLOCK\n10.0.0.1 alpha\n10.0.0.2 beta\n# END ANSIBLE MANAGED BLOCK\n',
-    );
+    expect(await read('cat /srv/converge/hosts.txt')).toBe('# BEGIN ANSIBLE MANAGED BLOCK\n10.0.0.1 alpha\n10.0.0.2 beta\n# END ANSIBLE MANAGED BLOCK\n');
     expect(await read('ls /srv/converge | grep -E "^(pkg|only)-"')).toBe('only-alpha\nonly-gamma\npkg-0-alpha\npkg-1-beta\npkg-2-gamma\n');
     expect(await read('stat -c %a /srv/converge/common')).toBe('750\n');
     expect(await read('cat /srv/converge/webapp/app.ini')).toBe(
@@ -85,9 +85,7 @@ describe('converging real hosts with every module and keyword', () => {
   });
 
   test('each host has its own facts, environment and set_fact values', async () => {
-    expect(await onEveryHost('cat /srv/converge/greeting /srv/converge/marker')).toEqual(
-      hosts.hosts.map((h) => `hello ${h.name}\n${h.name}-5000`),
-    );
+    expect(await onEveryHost('cat /srv/converge/greeting /srv/converge/marker')).toEqual(hosts.hosts.map((h) => `hello ${h.name}\n${h.name}-5000`));
   });
 
   test('until retries the task until the condition holds', () => {

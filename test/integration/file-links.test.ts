@@ -128,8 +128,7 @@ afterAll(async () => {
 });
 
 describe('symlinks and odd names, as ansible-playbook does', () => {
-  const tsrunRun = (): Promise<TsrunRun> =>
-    tsrun(['run', playbook, '-i', hosts.inventoryFile, '-l', host.name, '--output', 'json', '-e', `root=${ROOT}/play`]);
+  const tsrunRun = (): Promise<TsrunRun> => tsrun(['run', playbook, '-i', hosts.inventoryFile, '-l', host.name, '--output', 'json', '-e', `root=${ROOT}/play`]);
   const ansibleRun = async (root: string): Promise<string[]> => {
     const { stdout } = await run('ansible-playbook', ['-i', 'localhost,', '-c', 'local', '-e', `root=${root}`, playbook], {
       env: {
@@ -179,13 +178,15 @@ describe('symlinks and odd names, as ansible-playbook does', () => {
   });
 
   test('no crafted link makes copy skip the write: every link copy targets is a file now', async () => {
-    expect(await onHost(`cd ${ROOT}/play && for f in same spoof dangling dfollow tpl; do [ -L "$f" ] && echo "$f is a link"; cat "$f"; done; cat t/hello`)).toBe(
-      'hello\n'.repeat(6),
-    );
+    expect(
+      await onHost(`cd ${ROOT}/play && for f in same spoof dangling dfollow tpl; do [ -L "$f" ] && echo "$f is a link"; cat "$f"; done; cat t/hello`),
+    ).toBe('hello\n'.repeat(6));
     // Replacing a link makes a new file (umask mode), the target keeps its own.
     expect(await onHost(`cd ${ROOT}/play && stat -c %a same t/hello`)).toBe('644\n640\n');
     // follow: yes, lineinfile and blockinfile write the file the link points at; force: no leaves it.
-    expect(await onHost(`cd ${ROOT}/play && readlink follow edit block keep && cat t/follow t/lines t/keep`)).toBe('t/follow\nt/lines\nt/block\nt/keep\nhello\na=2\nold\n');
+    expect(await onHost(`cd ${ROOT}/play && readlink follow edit block keep && cat t/follow t/lines t/keep`)).toBe(
+      't/follow\nt/lines\nt/block\nt/keep\nhello\na=2\nold\n',
+    );
   });
 });
 
@@ -218,7 +219,7 @@ describe('temp files a killed write left behind', () => {
   const killed = (names: string[]) => names.filter((name) => /^\.(app|a\*)\.conf\.tsrun-tmp-\d+-[A-Za-z0-9]{6}$/.test(name) && !lookalikes.includes(name));
   const list = async () => (await onHost(`cd ${quote(dir)} && ls -A`)).split('\n').filter(Boolean).sort();
   beforeAll(async () => {
-    dead = (await onHost('sh -c \'echo $$\'')).trim();
+    dead = (await onHost("sh -c 'echo $$'")).trim();
     // Names like a temp file's that are not one of this destination's stale ones.
     lookalikes = [
       '.app.conf.tsrun-tmp-1-abcdef', // PID 1 runs: maybe a concurrent write in progress
@@ -230,7 +231,11 @@ describe('temp files a killed write left behind', () => {
       `.ab.conf.tsrun-tmp-${dead}-abcdef`, // matches the glob a*.conf, not the name
     ];
     await onHost(
-      [`rm -rf ${quote(dir)} && mkdir -p ${quote(dir)} && cd ${quote(dir)} || exit 1`, `printf 'old\\n' > app.conf`, ...lookalikes.map((name) => `printf x > ${quote(name)}`)].join('\n'),
+      [
+        `rm -rf ${quote(dir)} && mkdir -p ${quote(dir)} && cd ${quote(dir)} || exit 1`,
+        `printf 'old\\n' > app.conf`,
+        ...lookalikes.map((name) => `printf x > ${quote(name)}`),
+      ].join('\n'),
     );
     await onHost(killedWrite(dest));
     await onHost(killedWrite(globDest));

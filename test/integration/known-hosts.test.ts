@@ -38,6 +38,7 @@ interface KnownHostsFile {
   queries: Array<[target: string, key: KeyName]>;
 }
 
+// biome-ignore format: a table reads as one row per case
 const FILES: Record<string, KnownHostsFile> = {
   plain: { lines: ['web1 {E}'], queries: [['web1', 'ed25519'], ['WEB1', 'ed25519'], ['web2', 'ed25519'], ['web1', 'ecdsa']] },
   'revoked after plain': { lines: ['web1 {E}', '@revoked web1 {E}'], queries: [['web1', 'ed25519']] },
@@ -124,6 +125,7 @@ const certAuthorityOnly = (file: string, target: string, mode: HostKeyChecking):
   mode === 'accept-new' && (file === 'cert authority only' ? target === 'web1.example.com' : file === 'cert authority for the bare host');
 
 /** A few of OpenSSH's decisions spelled out, so a misread reference cannot go unnoticed. */
+// biome-ignore format: a table reads as one row per case
 const PINNED: Array<[file: string, target: string, key: KeyName, mode: HostKeyChecking, decision: Decision]> = [
   ['revoked after plain', 'web1', 'ed25519', 'strict', 'revoked'],
   ['revoked after plain', 'web1', 'ed25519', 'accept-new', 'revoked'],
@@ -186,9 +188,13 @@ async function startSshd(): Promise<void> {
   );
   port = await freePort();
   const script = 'mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && exec "$@"';
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', '/usr/sbin/sshd', '-D', '-e', '-f', config, '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', '/usr/sbin/sshd', '-D', '-e', '-f', config, '-p', String(port)],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   sshd = child;
   let log = '';
   await new Promise<void>((resolve, reject) => {
@@ -265,7 +271,9 @@ async function sshStderr(file: string, mode: HostKeyChecking, algorithm: string 
 /** What the real ssh decides for the row. */
 async function sshDecides(row: Row): Promise<Outcome> {
   const file = await copyOf(row, 'ssh');
-  const target = isPort(row.target) ? ['-p', String(port), row.target.slice(0, -':PORT'.length)] : ['-p', String(port), '-o', `HostKeyAlias=${row.target}`, '127.0.0.1'];
+  const target = isPort(row.target)
+    ? ['-p', String(port), row.target.slice(0, -':PORT'.length)]
+    : ['-p', String(port), '-o', `HostKeyAlias=${row.target}`, '127.0.0.1'];
   const stderr = await sshStderr(file, row.mode, ALGORITHM[row.key], target);
   const decision: Decision | undefined = /Permission denied/.test(stderr)
     ? 'trusted'
@@ -295,9 +303,11 @@ async function tsrunDecides(row: Row): Promise<Outcome> {
 /** Run `work` over `items`, `limit` at a time. */
 async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: limit }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -400,7 +410,10 @@ describe('the transport asks for a key type the file knows, as ssh orders its ho
   /** How far a connection without credentials gets: past the host key check, or refused at it. */
   async function tsrunConnects(file: string): Promise<string> {
     const error = await SshTransport.connect({ host: '127.0.0.1', port, user: 'root', hostKeyChecking: 'strict', knownHostsFile: file }).then(
-      async (transport) => (await transport.close(), new Error('connected')),
+      async (transport) => {
+        await transport.close();
+        return new Error('connected');
+      },
       (problem: Error) => problem,
     );
     return /authentication failed/.test(error.message) ? 'trusted' : error.message;

@@ -32,8 +32,7 @@ const ctr = (...args: string[]) => command('ctr', '--address', CONTAINERD_SOCKET
 const pull = ctr('images', 'pull', '--hosts-dir', CERTS_DIR, IMAGE);
 
 /** A docker.io hosts.toml sending pulls and resolves to `mirror` over plain HTTP. */
-const hostsToml = (server: string, mirror: string) =>
-  [`server = "${server}"`, '', `[host."${mirror}"]`, '  capabilities = ["pull", "resolve"]', ''].join('\n');
+const hostsToml = (server: string, mirror: string) => [`server = "${server}"`, '', `[host."${mirror}"]`, '  capabilities = ["pull", "resolve"]', ''].join('\n');
 
 function run(file: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve) => {
@@ -195,8 +194,23 @@ describe('a registry over TLS', () => {
     const certificate = path.join(dir, 'registry.crt');
     const key = path.join(dir, 'registry.key');
     const made = await run('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=tsrun lab registry', '-addext', `subjectAltName=IP:${GATEWAY}`, '-keyout', key, '-out', certificate,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=tsrun lab registry',
+      '-addext',
+      `subjectAltName=IP:${GATEWAY}`,
+      '-keyout',
+      key,
+      '-out',
+      certificate,
     ]);
     expect(made.code).toBe(0);
     const registry = await startRegistry({ stateDir: dir, listen: TLS_REGISTRY, tls: { certificate, key } });
@@ -209,7 +223,14 @@ describe('a registry over TLS', () => {
 
     const [worker] = workers;
     const hostDir = `${CERTS_DIR}/${TLS_REGISTRY}`;
-    const toml = [`server = "https://${TLS_REGISTRY}"`, '', `[host."https://${TLS_REGISTRY}"]`, '  capabilities = ["pull", "resolve"]', `  ca = "${hostDir}/ca.crt"`, ''].join('\n');
+    const toml = [
+      `server = "https://${TLS_REGISTRY}"`,
+      '',
+      `[host."https://${TLS_REGISTRY}"]`,
+      '  capabilities = ["pull", "resolve"]',
+      `  ca = "${hostDir}/ca.crt"`,
+      '',
+    ].join('\n');
     await on(worker, `mkdir -p ${command(hostDir)} && cat > ${command(`${hostDir}/ca.crt`)}`, pem);
     await on(worker, `cat > ${command(`${hostDir}/hosts.toml`)}`, toml);
     const pulled = await on(worker, ctr('images', 'pull', '--hosts-dir', CERTS_DIR, `${TLS_REGISTRY}/library/hello:latest`));

@@ -24,10 +24,12 @@ async function on(host: TestHost, script: string): Promise<string> {
   return result.stdout.trim();
 }
 const kubectl = (args: string, stdin?: string): Promise<string> =>
-  stdin === undefined ? on(controller, `kubectl ${args}`) : inHost(controller, `kubectl ${args}`, stdin).then((r) => {
-    if (r.code !== 0) throw new Error(r.stderr);
-    return r.stdout.trim();
-  });
+  stdin === undefined
+    ? on(controller, `kubectl ${args}`)
+    : inHost(controller, `kubectl ${args}`, stdin).then((r) => {
+        if (r.code !== 0) throw new Error(r.stderr);
+        return r.stdout.trim();
+      });
 
 beforeAll(async () => {
   const up = await labUp({ stateDir, inventoryDir, workers: 3, prefix: 'labt', log: () => undefined });
@@ -60,7 +62,22 @@ test('every host answers over SSH with its own files', async () => {
   const hostsState = readTestHosts(path.join(stateDir, 'hosts'))!;
   await Promise.all(hosts.map((host) => on(host, `echo ${host.name} > /etc/containerd/whoami`)));
   for (const host of hosts) {
-    const out = execFileSync('ssh', ['-i', hostsState.keyFile, '-o', `UserKnownHostsFile=${hostsState.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${host.address}`, 'cat /etc/containerd/whoami'], { encoding: 'utf8' });
+    const out = execFileSync(
+      'ssh',
+      [
+        '-i',
+        hostsState.keyFile,
+        '-o',
+        `UserKnownHostsFile=${hostsState.knownHostsFile}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        `root@${host.address}`,
+        'cat /etc/containerd/whoami',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(out.trim()).toBe(host.name);
   }
 });
@@ -140,7 +157,10 @@ test('a namespace deleted from the controller disappears', async () => {
 test('a worker pulls the seeded image from the upstream registry through containerd and its hosts.toml', async () => {
   const [worker] = workers;
   const image = `docker.io/${SEEDED_IMAGE.repository}:${SEEDED_IMAGE.tag}`;
-  await on(worker!, `mkdir -p /etc/containerd/certs.d/docker.io && printf '%s\\n' 'server = "http://${gateway}:5001"' '[host."http://${gateway}:5001"]' '  capabilities = ["pull", "resolve"]' > /etc/containerd/certs.d/docker.io/hosts.toml`);
+  await on(
+    worker!,
+    `mkdir -p /etc/containerd/certs.d/docker.io && printf '%s\\n' 'server = "http://${gateway}:5001"' '[host."http://${gateway}:5001"]' '  capabilities = ["pull", "resolve"]' > /etc/containerd/certs.d/docker.io/hosts.toml`,
+  );
   await on(worker!, `ctr --address /run/containerd/containerd.sock images pull --hosts-dir /etc/containerd/certs.d ${image} >/dev/null`);
   expect(await on(worker!, 'ctr --address /run/containerd/containerd.sock images ls -q')).toContain(image);
   await on(worker!, 'rm -rf /etc/containerd/certs.d/docker.io');

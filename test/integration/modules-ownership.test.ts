@@ -58,7 +58,9 @@ const tree = (root: string): string[] => {
     for (const entry of readdirSync(d).sort()) {
       const full = join(d, entry);
       const info = lstatSync(full);
-      out.push(`${full.slice(root.length)} ${(info.mode & 0o7777).toString(8)} ${info.uid}:${info.gid} ${info.isSymbolicLink() ? readlinkSync(full) : info.isFile() ? readFileSync(full, 'utf8') : ''}`);
+      out.push(
+        `${full.slice(root.length)} ${(info.mode & 0o7777).toString(8)} ${info.uid}:${info.gid} ${info.isSymbolicLink() ? readlinkSync(full) : info.isFile() ? readFileSync(full, 'utf8') : ''}`,
+      );
       if (info.isDirectory()) walk(full);
     }
   };

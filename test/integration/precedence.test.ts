@@ -6,7 +6,16 @@ import { tsrun } from '../harness/tsrun.js';
 const fixture = path.join(REPO_ROOT, 'test/fixtures/precedence');
 
 test('each layer overrides the ones below it, extra vars win over all', async () => {
-  const run = await tsrun(['run', path.join(fixture, 'site.yml'), '-i', path.join(fixture, 'inventory/hosts.ini'), '--output', 'json', '-e', 'from_extra=extra-vars']);
+  const run = await tsrun([
+    'run',
+    path.join(fixture, 'site.yml'),
+    '-i',
+    path.join(fixture, 'inventory/hosts.ini'),
+    '--output',
+    'json',
+    '-e',
+    'from_extra=extra-vars',
+  ]);
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
   const messages = run.results.filter((r) => r.task.startsWith('layers : ') && 'msg' in r.result).map((r) => r.result.msg);

@@ -22,7 +22,9 @@ describe.each(['provision', 'unprovision'])('playbooks/%s.yml', (name) => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('validate : Check the registry settings');
     expect(run.stdout).toContain(name === 'provision' ? 'deploy : Deploy the registry' : 'remove : Delete the registry namespace');
-    expect(run.stdout).toContain(name === 'provision' ? "nodes : Write containerd's hosts.toml for the registry" : "nodes : Put containerd's config.toml back as it was");
+    expect(run.stdout).toContain(
+      name === 'provision' ? "nodes : Write containerd's hosts.toml for the registry" : "nodes : Put containerd's config.toml back as it was",
+    );
   });
 });
 

@@ -21,7 +21,8 @@ const provision = (command: 'provision' | 'unprovision', ...extra: string[]): Pr
   tsrun([command, '-i', inventory, '--output', 'json', '-e', `docker_reg_secrets_dir=${path.join(stateDir, 'secrets')}`, ...extra]);
 
 /** Every runtime file on the workers, with its checksum: what "as before" means. */
-const NODE_FILES = 'find /etc/containerd /etc/rancher /etc/docker -type f -exec sha256sum {} + 2>/dev/null | sort; find /etc/containerd /etc/rancher /etc/docker -type d 2>/dev/null | sort';
+const NODE_FILES =
+  'find /etc/containerd /etc/rancher /etc/docker -type f -exec sha256sum {} + 2>/dev/null | sort; find /etc/containerd /etc/rancher /etc/docker -type d 2>/dev/null | sort';
 const nodeFiles = (): Promise<string[]> => Promise.all(workers.map(async (w) => (await inHost(w, NODE_FILES)).stdout));
 
 function expectSuccess(run: TsrunRun): void {

@@ -6,15 +6,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import {
-  ORDINARY_BASHRC,
-  readTestHosts,
-  startTestHosts,
-  stopTestHosts,
-  testHostsStatus,
-  type TestHost,
-  type TestHosts,
-} from '../../lab/src/testhosts.js';
+import { ORDINARY_BASHRC, readTestHosts, startTestHosts, stopTestHosts, testHostsStatus, type TestHost, type TestHosts } from '../../lab/src/testhosts.js';
 import { command } from '../../src/transport/quote.js';
 import { inHost, TEST_HOSTS_DIR } from '../harness/hosts.js';
 
@@ -38,10 +30,14 @@ function run(file: string, args: string[]): Promise<Outcome> {
 /** The OpenSSH client, trusting only the harness's known_hosts. */
 function sshArgs(hosts: TestHosts, user: string, host: TestHost, script: string, extra: string[] = []): string[] {
   return [
-    '-F', '/dev/null',
-    '-o', `UserKnownHostsFile=${hosts.knownHostsFile}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'ConnectTimeout=10',
+    '-F',
+    '/dev/null',
+    '-o',
+    `UserKnownHostsFile=${hosts.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'ConnectTimeout=10',
     ...extra,
     `${user}@${host.address}`,
     script,
@@ -131,9 +127,7 @@ test('refuses a subnet that is already in use', async () => {
 });
 
 test('refuses a state directory that a host would hide', async () => {
-  await expect(startTestHosts({ count: 1, stateDir: '/tmp/test-hosts', prefix: 'tsj' })).rejects.toThrow(
-    'state directory /tmp/test-hosts is under /tmp',
-  );
+  await expect(startTestHosts({ count: 1, stateDir: '/tmp/test-hosts', prefix: 'tsj' })).rejects.toThrow('state directory /tmp/test-hosts is under /tmp');
 });
 
 test('start brings back a set whose sshd died', async () => {

@@ -288,7 +288,8 @@ describe('one connection per host per run', () => {
   });
 
   test('a 10-task no-op run makes one connection and at most one round trip per task plus facts', async () => {
-    const logins = async () => (await readFile(sshdLog(host1), 'utf8')).split('\n').filter((line) => line.includes('Accepted publickey') && line.includes(fingerprint)).length;
+    const logins = async () =>
+      (await readFile(sshdLog(host1), 'utf8')).split('\n').filter((line) => line.includes('Accepted publickey') && line.includes(fingerprint)).length;
     const inventory = await file(
       'roundtrips.ini',
       `${host1.name} ansible_host=${host1.address} ansible_user=root ansible_ssh_private_key_file=${keyFile} tsrun_known_hosts=${hosts.knownHostsFile}\n`,

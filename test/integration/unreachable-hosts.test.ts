@@ -18,7 +18,7 @@ const run = promisify(execFile);
 const behaviours: Record<string, (socket: net.Socket) => void> = {
   'never-speaks': () => undefined,
   'closes-at-once': (socket) => socket.destroy(),
-  'resets': (socket) => socket.resetAndDestroy(),
+  resets: (socket) => socket.resetAndDestroy(),
   'speaks-http': (socket) => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'),
   'banner-then-silence': (socket) => socket.write('SSH-2.0-OpenSSH_9.2\r\n'),
   'banner-then-close': (socket) => socket.end('SSH-2.0-OpenSSH_9.2\r\n'),
@@ -44,7 +44,7 @@ beforeAll(async () => {
   // A port nothing listens on: bound, then closed.
   const closed = net.createServer();
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-  ports['refuses'] = (closed.address() as net.AddressInfo).port;
+  ports.refuses = (closed.address() as net.AddressInfo).port;
   await new Promise((resolve) => closed.close(resolve));
 });
 afterAll(async () => {
@@ -77,7 +77,8 @@ const stdoutOf = (result: TsrunRun, task: string): Record<string, unknown> =>
 
 test('servers that never speak, close, reset or speak nonsense are unreachable; the others run every task', async () => {
   const fakes = Object.entries(ports).map(([name, port]) => `${name} ansible_host=127.0.0.1 ansible_port=${port} tsrun_host_key_checking=off`);
-  const tasks = '    - name: First\n      command: echo one\n      changed_when: false\n    - name: Second\n      command: echo two\n      changed_when: false\n';
+  const tasks =
+    '    - name: First\n      command: echo one\n      changed_when: false\n    - name: Second\n      command: echo two\n      changed_when: false\n';
   const result = await tsrun(['run', await playbook('two-tasks', tasks), '-i', await inventory('fakes', fakes), '-T', '3', '--output', 'json']);
   expect(result.stderr).not.toMatch(/Unhandled|at .*\.js:\d+/);
   expect(result.code).toBe(4);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { jest } from '@jest/globals';
 import { main, EXIT } from '../../src/cli/main.js';
 import { parseExtraVars } from '../../src/cli/run.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 import { REPO_ROOT } from '../harness/hosts.js';
 
 const fixtures = path.join(REPO_ROOT, 'test/fixtures');
@@ -16,8 +16,14 @@ const site = path.join(fixtures, 'cli/site.yml');
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
   try {
     const code = await main(argv);
     return { code, stdout, stderr };

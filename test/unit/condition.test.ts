@@ -1,6 +1,6 @@
 import { evaluateCondition, UndefinedVariableError } from '../../src/template/index.js';
 import { parseYaml } from '../../src/yaml.js';
-import type { InputError } from '../../src/source.js';
+import type { InputError } from '../../src/input-error.js';
 
 const vars = {
   result: { rc: 0, stdout: 'registry ok', changed: false, failed: false, skipped: false },

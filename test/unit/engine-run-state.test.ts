@@ -174,7 +174,10 @@ const PLAYBOOKS: Record<string, string> = {
 /** Run the CLI in this process with --output json; its exit code, results and recap. */
 async function tsrun(playbook: string, ...flags: string[]): Promise<Run> {
   let stdout = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
   const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   let code: number;
   try {
@@ -193,7 +196,11 @@ async function tsrun(playbook: string, ...flags: string[]): Promise<Run> {
 }
 
 /** Which hosts ran the task of this name (sorted: hosts of one task run at once). */
-const ranOn = (run: Run, task: string): string[] => run.results.filter((r) => r.task === task).map((r) => r.host).sort();
+const ranOn = (run: Run, task: string): string[] =>
+  run.results
+    .filter((r) => r.task === task)
+    .map((r) => r.host)
+    .sort();
 
 const stats = (counts: Partial<Stats>): Stats => ({ ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0, ...counts });
 
@@ -217,7 +224,12 @@ function ansibleRecap(playbook: string, ...flags: string[]): Promise<Record<stri
       for (const line of lines) {
         const match = /^(\S+)\s+:\s+(.*)$/.exec(line.trim());
         if (!match) continue;
-        recap[match[1]!] = Object.fromEntries(match[2]!.trim().split(/\s+/).map((pair) => [pair.split('=')[0], Number(pair.split('=')[1])])) as Stats;
+        recap[match[1]!] = Object.fromEntries(
+          match[2]!
+            .trim()
+            .split(/\s+/)
+            .map((pair) => [pair.split('=')[0], Number(pair.split('=')[1])]),
+        ) as Stats;
       }
       if (Object.keys(recap).length === 0) reject(new Error(`ansible-playbook ${args.join(' ')} printed no recap: ${error?.message}\n${stdout}`));
       else resolve(recap);
@@ -314,7 +326,12 @@ describe('stopping the play', () => {
     expect(ranOn(pairs, 'after')).toEqual(['h1', 'h3']);
     // The first batch (h1, h2) is done before the second (h3) starts.
     expect(pairs.results.map((r) => r.host).slice(-2)).toEqual(['h3', 'h3']);
-    expect(pairs.results.map((r) => r.host).slice(0, 3).sort()).toEqual(['h1', 'h1', 'h2']);
+    expect(
+      pairs.results
+        .map((r) => r.host)
+        .slice(0, 3)
+        .sort(),
+    ).toEqual(['h1', 'h1', 'h2']);
     const single = await tsrun('serial-1.yml');
     expect(ranOn(single, 'after')).toEqual(['h1']);
     expect(Object.keys(single.recap)).toEqual(['h1', 'h2']);

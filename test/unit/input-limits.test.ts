@@ -13,7 +13,7 @@ import { main, EXIT } from '../../src/cli/main.js';
 import { hostVariables, loadInventory } from '../../src/inventory/index.js';
 import { HOST_RANGE_LIMIT } from '../../src/inventory/host-ranges.js';
 import { INCLUDE_DEPTH_LIMIT, loadPlaybook } from '../../src/playbook/load.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 import { renderString, renderTemplate } from '../../src/template/index.js';
 import { BLOCK_DEPTH_LIMIT } from '../../src/template/translate.js';
 import { EXPRESSION_DEPTH_LIMIT, parseExpression } from '../../src/template/parser.js';
@@ -45,12 +45,18 @@ function inputError(action: () => unknown): InputError & { elapsed: number } {
   throw new Error('expected an InputError, but it loaded');
 }
 
-const play = (vars: string, tasks = '    - debug: msg=hi\n') => `- hosts: localhost\n  gather_facts: false\n${vars ? `  vars:\n${vars}` : ''}  tasks:\n${tasks}`;
+const play = (vars: string, tasks = '    - debug: msg=hi\n') =>
+  `- hosts: localhost\n  gather_facts: false\n${vars ? `  vars:\n${vars}` : ''}  tasks:\n${tasks}`;
 
 /** Anchors of `levels` levels, each a list of nine aliases of the one before: 9^levels nodes. */
 function aliasBomb(levels: number, indent = '    '): string {
   const lines = [`${indent}l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]`];
-  for (let i = 1; i <= levels; i++) lines.push(`${indent}l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(', ')}]`);
+  for (let i = 1; i <= levels; i++)
+    lines.push(
+      `${indent}l${i}: &l${i} [${Array(9)
+        .fill(`*l${i - 1}`)
+        .join(', ')}]`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -77,10 +83,12 @@ describe('YAML aliases', () => {
 });
 
 describe('YAML a host sends', () => {
-  test('from_yaml of a host\'s alias bomb fails in seconds, with the limit named', () => {
+  test("from_yaml of a host's alias bomb fails in seconds, with the limit named", () => {
     const text = aliasBomb(10, '');
     const started = Date.now();
-    expect(() => renderString('{{ text | from_yaml }}', { text })).toThrow(`from_yaml: not valid YAML: YAML aliases expand to more than ${YAML_LIMITS.aliasNodes} nodes`);
+    expect(() => renderString('{{ text | from_yaml }}', { text })).toThrow(
+      `from_yaml: not valid YAML: YAML aliases expand to more than ${YAML_LIMITS.aliasNodes} nodes`,
+    );
     expect(Date.now() - started).toBeLessThan(5000);
     expect(renderString('{{ text | from_yaml }}', { text: 'a: &a [1, 2]\nb: *a\na: again\n' })).toEqual({ a: 'again', b: [1, 2] });
   });
@@ -94,7 +102,9 @@ describe('YAML nesting', () => {
     const ok = write('ok.yml', play(`    x: ${nested(YAML_LIMITS.depth - 3)}\n`));
     expect(loadPlaybook(ok).plays).toHaveLength(1);
     const deep = write('deep.yml', play(`    x: ${nested(YAML_LIMITS.depth - 2)}\n`));
-    expect(inputError(() => loadPlaybook(deep)).describe()).toMatch(new RegExp(`^${deep}:4:${8 + YAML_LIMITS.depth - 3}: YAML nested more than ${YAML_LIMITS.depth} levels deep`));
+    expect(inputError(() => loadPlaybook(deep)).describe()).toMatch(
+      new RegExp(`^${deep}:4:${8 + YAML_LIMITS.depth - 3}: YAML nested more than ${YAML_LIMITS.depth} levels deep`),
+    );
   });
 
   test('a hundred thousand levels, flow or block, fail fast instead of overflowing the stack', () => {
@@ -156,16 +166,36 @@ describe('includes', () => {
     };
     expect(loadPlaybook(chain(INCLUDE_DEPTH_LIMIT - 1, 'ok')).plays).toHaveLength(1);
     const error = inputError(() => loadPlaybook(chain(INCLUDE_DEPTH_LIMIT, 'deep')));
-    expect(error.message).toMatch(new RegExp(`^includes nested more than ${INCLUDE_DEPTH_LIMIT} deep: deep.yml -> deep/t1.yml -> .* -> deep/t${INCLUDE_DEPTH_LIMIT}.yml$`));
+    expect(error.message).toMatch(
+      new RegExp(`^includes nested more than ${INCLUDE_DEPTH_LIMIT} deep: deep.yml -> deep/t1.yml -> .* -> deep/t${INCLUDE_DEPTH_LIMIT}.yml$`),
+    );
     expect(error.pos).toEqual({ file: join(dir, `deep/t${INCLUDE_DEPTH_LIMIT - 1}.yml`), line: 1, col: 3 });
   });
 });
 
 describe('host ranges', () => {
   test.each([
-    ['hosts.ini', '[web]\nhost[1:100000000]\n', 2, 1, `host range '[1:100000000]' in 'host[1:100000000]' gives 100000000 hosts, more than the limit of ${HOST_RANGE_LIMIT}`],
-    ['hosts.yml', 'all:\n  hosts:\n    host[1:100000000]:\n', 3, 5, `host range '[1:100000000]' in 'host[1:100000000]' gives 100000000 hosts, more than the limit of ${HOST_RANGE_LIMIT}`],
-    ['product.ini', '[web]\nh[1:1000]-[1:1000]-[1:1000] x=1\n', 2, 1, `host ranges in 'h[1:1000]-[1:1000]-[1:1000]' give more than ${HOST_RANGE_LIMIT} hosts, the limit for one entry`],
+    [
+      'hosts.ini',
+      '[web]\nhost[1:100000000]\n',
+      2,
+      1,
+      `host range '[1:100000000]' in 'host[1:100000000]' gives 100000000 hosts, more than the limit of ${HOST_RANGE_LIMIT}`,
+    ],
+    [
+      'hosts.yml',
+      'all:\n  hosts:\n    host[1:100000000]:\n',
+      3,
+      5,
+      `host range '[1:100000000]' in 'host[1:100000000]' gives 100000000 hosts, more than the limit of ${HOST_RANGE_LIMIT}`,
+    ],
+    [
+      'product.ini',
+      '[web]\nh[1:1000]-[1:1000]-[1:1000] x=1\n',
+      2,
+      1,
+      `host ranges in 'h[1:1000]-[1:1000]-[1:1000]' give more than ${HOST_RANGE_LIMIT} hosts, the limit for one entry`,
+    ],
   ])('%s: a range past the limit is refused at its entry', (name, text, line, col, message) => {
     const file = write(name, text);
     const error = inputError(() => loadInventory([file]));
@@ -206,7 +236,9 @@ describe('expressions', () => {
     expect(parseExpression(parens(EXPRESSION_DEPTH_LIMIT - 1))).toMatchObject({ type: 'literal', value: 1 });
     for (const text of [parens(20_000), '['.repeat(20_000), 'not '.repeat(20_000) + 'x', '-'.repeat(20_000) + '1', 'a if b else '.repeat(20_000) + 'c']) {
       const error = inputError(() => parseExpression(text));
-      expect(error.message).toMatch(new RegExp(`^syntax error in expression at column \\d+: expression nested more than ${EXPRESSION_DEPTH_LIMIT} levels deep`));
+      expect(error.message).toMatch(
+        new RegExp(`^syntax error in expression at column \\d+: expression nested more than ${EXPRESSION_DEPTH_LIMIT} levels deep`),
+      );
     }
   });
 });
@@ -233,7 +265,7 @@ describe('a byte-order mark', () => {
     expect(playbook.plays[0]!.sections.flat().map((task) => task.name)).toEqual(['debug', 'debug']);
     expect(playbook.plays[0]!.roles[0]!.vars).toEqual({ role_var: 1 });
 
-    for (const [name, text] of [
+    for (const [name, text] of <Array<[string, string]>>[
       ['inventory/hosts.ini', `${BOM}[web]\nweb1\n`],
       ['yaml-inventory/hosts.yml', `${BOM}all:\n  children:\n    web:\n      hosts: {web1: }\n`],
     ]) {
@@ -251,7 +283,10 @@ describe('the command line', () => {
   async function cli(...argv: string[]): Promise<{ code: number; stderr: string }> {
     let stderr = '';
     const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stderr += String(chunk);
+      return true;
+    });
     try {
       return { code: await main(argv), stderr };
     } finally {
@@ -264,17 +299,28 @@ describe('the command line', () => {
     const file = write('site.yml', play('', '    - include_tasks: loop.yml\n'));
     const loop = write('loop.yml', '- include_tasks: loop.yml\n');
     const cycle = await cli('run', file, '-i', 'localhost,', '--syntax-check');
-    expect(cycle).toEqual({ code: EXIT.invalidInput, stderr: `ERROR: ${loop}:1:3: task file includes itself: loop.yml -> loop.yml\n  hint: an include cycle would never end; remove one of the includes\n` });
+    expect(cycle).toEqual({
+      code: EXIT.invalidInput,
+      stderr: `ERROR: ${loop}:1:3: task file includes itself: loop.yml -> loop.yml\n  hint: an include cycle would never end; remove one of the includes\n`,
+    });
 
     const inventory = write('hosts.ini', '[web]\nweb[0:99999999]\n');
     const range = await cli('run', file, '-i', inventory, '--list-hosts');
     expect(range.code).toBe(EXIT.invalidInput);
-    expect(range.stderr).toBe(`ERROR: ${inventory}:2:1: host range '[0:99999999]' in 'web[0:99999999]' gives 100000000 hosts, more than the limit of ${HOST_RANGE_LIMIT}\n`);
+    expect(range.stderr).toBe(
+      `ERROR: ${inventory}:2:1: host range '[0:99999999]' in 'web[0:99999999]' gives 100000000 hosts, more than the limit of ${HOST_RANGE_LIMIT}\n`,
+    );
   });
 
   test('an alias bomb given with -e exits 1 in seconds', async () => {
     const file = write('site.yml', play(''));
-    const levels = Array.from({ length: 10 }, (_, i) => (i === 0 ? 'l0: &l0 [x, x, x, x, x, x, x, x, x]' : `l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(', ')}]`));
+    const levels = Array.from({ length: 10 }, (_, i) =>
+      i === 0
+        ? 'l0: &l0 [x, x, x, x, x, x, x, x, x]'
+        : `l${i}: &l${i} [${Array(9)
+            .fill(`*l${i - 1}`)
+            .join(', ')}]`,
+    );
     const started = Date.now();
     const bomb = await cli('run', file, '-i', 'localhost,', '--syntax-check', '-e', `{${levels.join(', ')}}`);
     expect(bomb.code).toBe(EXIT.invalidInput);

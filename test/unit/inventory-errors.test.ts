@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { hostVariables, loadInventory } from '../../src/inventory/index.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 
 const errors = (name: string) => resolve('test/fixtures/inventory/errors', name);
 

@@ -1,8 +1,8 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { groupsOfHost, hostVariables, loadInventory, selectHosts, type Inventory } from '../../src/inventory/index.js';
-import { InputError } from '../../src/source.js';
+import { groupsOfHost, hostVariables, loadInventory, type Inventory } from '../../src/inventory/index.js';
+import { InputError } from '../../src/input-error.js';
 
 const fixtures = resolve('test/fixtures/inventory');
 const fixture = (path: string) => resolve(fixtures, path);
@@ -25,11 +25,21 @@ describe('INI inventory', () => {
 
   test('hosts come in inventory order with ranges expanded (numeric, zero-padded, stepped, letters, several)', () => {
     expect([...inv.hosts.keys()]).toEqual([
-      'bastion', 'lonely',
-      'web01', 'web02', 'web03', 'web04',
-      'db-a', 'db-b', 'db-c',
-      'node1-disk01', 'node1-disk03', 'node2-disk01', 'node2-disk03',
-      '2001:db8::10', '2001:db8::11',
+      'bastion',
+      'lonely',
+      'web01',
+      'web02',
+      'web03',
+      'web04',
+      'db-a',
+      'db-b',
+      'db-c',
+      'node1-disk01',
+      'node1-disk03',
+      'node2-disk01',
+      'node2-disk03',
+      '2001:db8::10',
+      '2001:db8::11',
     ]);
     expect(inv.sources).toEqual([fixture('ini/hosts.ini')]);
   });

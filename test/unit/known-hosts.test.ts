@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkHostKey, entriesFor, hostKeyAlgorithms, parseKnownHosts, verifyHostKey } from '../../src/transport/known-hosts.js';
 
-const wire = (...parts: Buffer[]): Buffer => Buffer.concat(parts.flatMap((part) => [Buffer.from([0, 0, 0, 0].map((_, i) => (part.length >>> (24 - 8 * i)) & 0xff)), part]));
+const wire = (...parts: Buffer[]): Buffer =>
+  Buffer.concat(parts.flatMap((part) => [Buffer.from([0, 0, 0, 0].map((_, i) => (part.length >>> (24 - 8 * i)) & 0xff)), part]));
 
 /** A fresh ed25519 public key as an SSH blob. */
 function ed25519(): Buffer {
@@ -39,7 +40,15 @@ function knownHosts(...lines: string[]): string {
 
 describe('parseKnownHosts', () => {
   test('keeps well-formed lines, with their line numbers, markers and comments ignored', () => {
-    const text = ['# comment', '', ' \t ', `  \t${line('web1')}  # trailing comment`, `@revoked ${line('*')}`, `@cert-authority\t${line('*.example.com')}`, `${line('web2')}\r`].join('\n');
+    const text = [
+      '# comment',
+      '',
+      ' \t ',
+      `  \t${line('web1')}  # trailing comment`,
+      `@revoked ${line('*')}`,
+      `@cert-authority\t${line('*.example.com')}`,
+      `${line('web2')}\r`,
+    ].join('\n');
     expect(parseKnownHosts(text).map(({ line: at, marker, hosts }) => ({ at, marker, hosts }))).toEqual([
       { at: 4, marker: undefined, hosts: 'web1' },
       { at: 5, marker: '@revoked', hosts: '*' },
@@ -66,7 +75,16 @@ describe('parseKnownHosts', () => {
   });
 
   test('never throws, whatever the file holds', () => {
-    const junk = [randomBytes(4096).toString('latin1'), '\u0000\u0000', '|1|||', '|1|AAAA|', `${'a'.repeat(5000)} ssh-ed25519 ${'A'.repeat(9999)}`, '[', '!', ',,,'];
+    const junk = [
+      randomBytes(4096).toString('latin1'),
+      '\u0000\u0000',
+      '|1|||',
+      '|1|AAAA|',
+      `${'a'.repeat(5000)} ssh-ed25519 ${'A'.repeat(9999)}`,
+      '[',
+      '!',
+      ',,,',
+    ];
     for (const text of junk) expect(() => parseKnownHosts(text)).not.toThrow();
     const file = knownHosts(...junk, line('web1'));
     expect(checkHostKey(file, 'web1', key).verdict).toBe('match');

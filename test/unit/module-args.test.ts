@@ -10,7 +10,7 @@ import { commandModule } from '../../src/modules/command.js';
 import { statModule } from '../../src/modules/stat.js';
 import type { Module, ModuleContext } from '../../src/modules/types.js';
 import { LocalTransport } from '../../src/transport/local.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 
 /** The smallest valid arguments of each module, and ones with which every boolean may be true. */
 const base: Record<string, Record<string, unknown>> = {
@@ -48,9 +48,43 @@ function ansible(expression: string, values: unknown[]): unknown[] {
   return JSON.parse(execFileSync('/usr/bin/python3', ['-c', program, JSON.stringify(values)]).toString()) as unknown[];
 }
 
-const BOOLEAN_FORMS = ['yes', 'no', 'Yes', 'NO', 'true', 'false', 'True', 'FALSE', 'on', 'off', 'On', 'OFF', '1', '0', 'y', 'n', 'Y', 'N', 't', 'f', ' yes ', 1, 0, true, false];
+const BOOLEAN_FORMS = [
+  'yes',
+  'no',
+  'Yes',
+  'NO',
+  'true',
+  'false',
+  'True',
+  'FALSE',
+  'on',
+  'off',
+  'On',
+  'OFF',
+  '1',
+  '0',
+  'y',
+  'n',
+  'Y',
+  'N',
+  't',
+  'f',
+  ' yes ',
+  1,
+  0,
+  true,
+  false,
+];
 const NOT_BOOLEAN = ['maybe', '', '2', 'enable', 2];
-const INT_FORMS: Array<[unknown, number]> = [[5, 5], ['5', 5], [' 42 ', 42], ['-3', -3], ['+7', 7], ['1_000', 1000], ['007', 7]];
+const INT_FORMS: Array<[unknown, number]> = [
+  [5, 5],
+  ['5', 5],
+  [' 42 ', 42],
+  ['-3', -3],
+  ['+7', 7],
+  ['1_000', 1000],
+  ['007', 7],
+];
 const NOT_INT = ['5.5', '0x10', 'five', '', '1e3', 5.5];
 
 describe('coercions as ansible-core makes them', () => {
@@ -102,7 +136,15 @@ describe('every typed argument of every module takes Ansible forms', () => {
 
   test.each(typed)('%s: %s (%s)', (module, argument, kind) => {
     if (kind === 'bool') {
-      for (const [form, value] of [['yes', true], ['no', false], ['True', true], ['off', false], ['1', true], ['0', false], [true, true]] as const) {
+      for (const [form, value] of [
+        ['yes', true],
+        ['no', false],
+        ['True', true],
+        ['off', false],
+        ['1', true],
+        ['0', false],
+        [true, true],
+      ] as const) {
         expect(parse(module, { ...base[module], [argument]: form })[argument]).toBe(value);
       }
       expect(() => parse(module, { ...base[module], [argument]: 'maybe' })).toThrow(`'${argument}' expected boolean`);

@@ -10,7 +10,10 @@ import { defineModule, runModule } from '../../src/engine/apply.js';
 import { moduleArgs, path as pathArg, str } from '../../src/modules/args.js';
 import { blockinfileModule } from '../../src/modules/blockinfile.js';
 import { commandModule } from '../../src/modules/command.js';
-import { assertModule, debugModule, failModule, setFactModule } from '../../src/modules/control.js';
+import { assertModule } from '../../src/modules/assert.js';
+import { debugModule } from '../../src/modules/debug.js';
+import { failModule } from '../../src/modules/fail.js';
+import { setFactModule } from '../../src/modules/set_fact.js';
 import { copyModule, type PutState } from '../../src/modules/copy.js';
 import { fileModule, type FileState } from '../../src/modules/file.js';
 import { k8sModule, type K8sObject, type K8sState } from '../../src/modules/k8s.js';
@@ -40,8 +43,32 @@ const file = (path: string, content: string, extra: Partial<PathState> = {}): Pa
   content: Buffer.from(content),
   ...extra,
 });
-const dir = (path: string, extra: Partial<PathState> = {}): PathState => ({ path, exists: true, kind: 'directory', parentExists: true, mode: 0o755, uid: 0, gid: 0, owner: 'root', group: 'root', ...extra });
-const link = (path: string, text: string, extra: Partial<PathState> = {}): PathState => ({ path, exists: true, kind: 'link', targetKind: 'file', linkText: text, parentExists: true, mode: 0o777, uid: 0, gid: 0, owner: 'root', group: 'root', ...extra });
+const dir = (path: string, extra: Partial<PathState> = {}): PathState => ({
+  path,
+  exists: true,
+  kind: 'directory',
+  parentExists: true,
+  mode: 0o755,
+  uid: 0,
+  gid: 0,
+  owner: 'root',
+  group: 'root',
+  ...extra,
+});
+const link = (path: string, text: string, extra: Partial<PathState> = {}): PathState => ({
+  path,
+  exists: true,
+  kind: 'link',
+  targetKind: 'file',
+  linkText: text,
+  parentExists: true,
+  mode: 0o777,
+  uid: 0,
+  gid: 0,
+  owner: 'root',
+  group: 'root',
+  ...extra,
+});
 
 /** A plan as the tables state it: the scripts run and files written, not their closures. */
 interface Shown {
@@ -57,7 +84,9 @@ function show(plan: Plan): Shown {
     result: plan.result,
     diff: plan.diff,
     changes: (plan.changes ?? []).map((change) =>
-      'run' in change ? change.run : `write ${change.write.path} ${change.write.mode.toString(8)}${change.write.backup ? ' with backup' : ''}: ${change.write.content.toString()}`,
+      'run' in change
+        ? change.run
+        : `write ${change.write.path} ${change.write.mode.toString(8)}${change.write.backup ? ' with backup' : ''}: ${change.write.content.toString()}`,
     ),
   };
 }
@@ -79,6 +108,7 @@ function assumedPlan<Args, State>(module: PlannedModuleSpec<Args, State>, rawArg
 const fileState = (target: PathState, extra: Partial<FileState> = {}): FileState => ({ target, umask: 0o022, entries: [], ...extra });
 
 describe('file plans', () => {
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, FileState, Partial<Shown>]>([
     ['a missing directory is made with its parents', { path: '/d', state: 'directory' }, fileState(missing('/d', false)), {
       changed: true,
@@ -121,6 +151,7 @@ describe('file plans', () => {
     expect(plan.changes[0]).toContain(`ln -s -- /f "$tmp" || exit 1\nmv -f -- "$tmp" "$p"`);
   });
 
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, FileState, RegExp]>([
     ['a file over a directory', { path: '/d', state: 'file' }, fileState(dir('/d')), /path \/d is a directory, expected a file/],
     ['state file of a missing path', { path: '/f', state: 'file' }, fileState(missing('/f')), /file \(\/f\) is absent, cannot continue/],
@@ -135,7 +166,9 @@ describe('file plans', () => {
   });
 
   test('what an earlier task may create: a missing link source or directory is assumed, nothing else', () => {
-    expect(assumedPlan(fileModule, { path: '/l', state: 'link', src: '/x' }, fileState(missing('/l'), { source: missing('/x') }))).toMatchObject({ changed: true });
+    expect(assumedPlan(fileModule, { path: '/l', state: 'link', src: '/x' }, fileState(missing('/l'), { source: missing('/x') }))).toMatchObject({
+      changed: true,
+    });
     expect(assumedPlan(fileModule, { path: '/no/f', state: 'touch' }, fileState(missing('/no/f', false)))).toMatchObject({ changed: true });
     expect(assumedPlan(fileModule, { path: '/d', state: 'file' }, fileState(dir('/d')))).toBeUndefined();
   });
@@ -143,9 +176,14 @@ describe('file plans', () => {
 
 // ---------------------------------------------------------------- copy and template
 
-const put = (content: string, states: PathState[], sourceName?: string): PutState => ({ content: Buffer.from(content), sourceName, read: { states, umask: 0o022, extra: '' } });
+const put = (content: string, states: PathState[], sourceName?: string): PutState => ({
+  content: Buffer.from(content),
+  sourceName,
+  read: { states, umask: 0o022, extra: '' },
+});
 
 describe('copy and template plans', () => {
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, PutState, Partial<Shown>]>([
     ['a new file is written with the umask mode', { dest: '/f', content: 'new\n' }, put('new\n', [missing('/f')]), {
       changed: true,
@@ -187,7 +225,10 @@ describe('copy and template plans', () => {
   });
 
   test('template plans as copy does', () => {
-    expect(planOf(templateModule, { src: 'a.j2', dest: '/f' }, put('rendered', [missing('/f')], 'a'))).toMatchObject({ changed: true, changes: ['write /f 644: rendered'] });
+    expect(planOf(templateModule, { src: 'a.j2', dest: '/f' }, put('rendered', [missing('/f')], 'a'))).toMatchObject({
+      changed: true,
+      changes: ['write /f 644: rendered'],
+    });
   });
 
   test('a missing dest directory fails, unless an earlier task makes it', () => {
@@ -203,6 +244,7 @@ describe('copy and template plans', () => {
 const edit = (state: PathState): EditState => ({ file: state, umask: 0o022 });
 
 describe('lineinfile and blockinfile plans', () => {
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, EditState, Partial<Shown>]>([
     ['the line is there: unchanged', { path: '/f', line: 'b' }, edit(file('/f', 'a\nb\n')), { changed: false, result: { msg: '', path: '/f' }, changes: [] }],
     ['a regexp match is replaced', { path: '/f', regexp: '^b', line: 'b=2' }, edit(file('/f', 'a\nb=1\n')), {
@@ -227,6 +269,7 @@ describe('lineinfile and blockinfile plans', () => {
     expect(planOf(lineinfileModule, args, state)).toMatchObject(expected);
   });
 
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, EditState, Partial<Shown>]>([
     ['a block is inserted at the end', { path: '/f', block: 'x' }, edit(file('/f', 'a\n')), {
       changed: true,
@@ -245,7 +288,11 @@ describe('lineinfile and blockinfile plans', () => {
   });
 
   test('a file to edit that an earlier task may create is edited as empty', () => {
-    expect(assumedPlan(lineinfileModule, { path: '/f', line: 'x' }, edit(missing('/f', false)))).toMatchObject({ changed: true, result: { msg: 'line added' }, changes: ['write /f 644: x\n'] });
+    expect(assumedPlan(lineinfileModule, { path: '/f', line: 'x' }, edit(missing('/f', false)))).toMatchObject({
+      changed: true,
+      result: { msg: 'line added' },
+      changes: ['write /f 644: x\n'],
+    });
     expect(assumedPlan(blockinfileModule, { path: '/f', block: 'x' }, edit(missing('/f')))).toMatchObject({ changed: true, result: { msg: 'File created' } });
     expect(assumedPlan(lineinfileModule, { path: '/f', line: 'x' }, edit(file('/f', '')))).toBeUndefined();
   });
@@ -254,6 +301,7 @@ describe('lineinfile and blockinfile plans', () => {
 // ---------------------------------------------------------------- stat and slurp
 
 describe('stat and slurp plans', () => {
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, PathState, Record<string, unknown>]>([
     ['a missing path', { path: '/x' }, missing('/x'), { stat: { exists: false } }],
     ['a file, with its checksum', { path: '/f' }, file('/f', 'x', { sha1: 'abc', mtime: 5, inode: 7, device: 8 }), {
@@ -266,6 +314,7 @@ describe('stat and slurp plans', () => {
     expect(plan).toMatchObject({ changed: false, changes: [], result });
   });
 
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, { code: number; stdout: string; stderr: string }, Record<string, unknown>]>([
     ['content, base64 in one line', { code: 0, stdout: 'aGVs\nbG8=\n', stderr: '' }, { content: 'aGVsbG8=', encoding: 'base64', source: '/f' }],
     ['a missing file', { code: 22, stdout: '', stderr: '' }, { failed: true, msg: 'file not found: /f' }],
@@ -281,6 +330,7 @@ describe('stat and slurp plans', () => {
 const systemd = (active: string, enabled: string) => ({ manager: 'systemd', active, enabled, load: 'loaded' });
 
 describe('service plans', () => {
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, Record<string, string>, boolean, string[]]>([
     ['running and enabled as asked', { name: 'ssh', state: 'started', enabled: 'yes' }, systemd('active', 'enabled'), false, []],
     ['started when inactive', { name: 'ssh', state: 'started' }, systemd('inactive', 'enabled'), true, ['set -e\nsystemctl start ssh']],
@@ -306,7 +356,9 @@ describe('service plans', () => {
 
   test('a service not installed fails, unless an earlier task installs it and it is to run', () => {
     const none = { manager: 'none' };
-    expect(planOf(serviceModule, { name: 'web', state: 'started' }, none)).toMatchObject({ result: { failed: true, msg: 'Could not find the requested service web' } });
+    expect(planOf(serviceModule, { name: 'web', state: 'started' }, none)).toMatchObject({
+      result: { failed: true, msg: 'Could not find the requested service web' },
+    });
     expect(assumedPlan(serviceModule, { name: 'web', state: 'started' }, none)).toMatchObject({
       changed: true,
       result: { msg: 'service web is not installed yet; a real run would start it' },
@@ -320,7 +372,11 @@ describe('service plans', () => {
 
 // ---------------------------------------------------------------- k8s
 
-const namespace = (name: string, labels?: Record<string, string>): K8sObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(labels ? { labels } : {}) } });
+const namespace = (name: string, labels?: Record<string, string>): K8sObject => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, ...(labels ? { labels } : {}) },
+});
 const k8s = (objects: K8sObject[], current: K8sObject[], dryRun: string | K8sObject[]): K8sState => ({
   objects,
   manifest: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
@@ -328,11 +384,16 @@ const k8s = (objects: K8sObject[], current: K8sObject[], dryRun: string | K8sObj
   dryRun: typeof dryRun === 'string' ? dryRun : JSON.stringify({ kind: 'List', items: dryRun }),
 });
 /** As the API server returns an object: with bookkeeping the comparison ignores. */
-const served = (object: K8sObject): K8sObject => ({ ...object, metadata: { ...object.metadata, uid: 'u1', resourceVersion: '9', managedFields: [] }, status: { phase: 'Active' } });
+const served = (object: K8sObject): K8sObject => ({
+  ...object,
+  metadata: { ...object.metadata, uid: 'u1', resourceVersion: '9', managedFields: [] },
+  status: { phase: 'Active' },
+});
 
 describe('k8s plans', () => {
   const wanted = namespace('apps', { team: 'a' });
 
+  // biome-ignore format: a table reads as one row per case
   test.each<[string, Record<string, unknown>, K8sState, boolean, RegExp[]]>([
     ['a new object is applied', { definition: wanted }, k8s([wanted], [], [served(wanted)]), true, [/k apply -f "\$f" {2}--server-side --force-conflicts --field-manager=tsrun >\/dev\/null \|\| exit 1/]],
     ['an object as the server has it is unchanged', { definition: wanted }, k8s([wanted], [served(wanted)], [served(wanted)]), false, []],
@@ -344,18 +405,26 @@ describe('k8s plans', () => {
     const plan = planOf(k8sModule, args, state);
     expect(plan.changed).toBe(changed);
     expect(plan.changes).toHaveLength(runs.length);
-    runs.forEach((run, index) => expect(plan.changes[index]).toMatch(run));
+    for (const [index, run] of runs.entries()) expect(plan.changes[index]).toMatch(run);
   });
 
   test('the diff shows what the user declares, without server bookkeeping', () => {
     const plan = planOf(k8sModule, { definition: wanted }, k8s([wanted], [served(namespace('apps'))], [served(wanted)]));
-    expect(plan.diff).toEqual([{ path: 'Namespace/apps', before: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n', after: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    team: a\n  name: apps\n' }]);
+    expect(plan.diff).toEqual([
+      {
+        path: 'Namespace/apps',
+        before: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n',
+        after: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    team: a\n  name: apps\n',
+      },
+    ]);
   });
 
   test('a dry run that fails fails the task; a namespace not found yet is taken as made by an earlier task', () => {
     const pod: K8sObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'apps' } };
     const noNamespace = k8s([pod], [], 'Error from server (NotFound): namespaces "apps" not found\n__dry_run_failed__ 1\n');
-    expect(planOf(k8sModule, { definition: pod }, noNamespace)).toMatchObject({ result: { failed: true, msg: 'kubectl apply (dry run) failed: Error from server (NotFound): namespaces "apps" not found' } });
+    expect(planOf(k8sModule, { definition: pod }, noNamespace)).toMatchObject({
+      result: { failed: true, msg: 'kubectl apply (dry run) failed: Error from server (NotFound): namespaces "apps" not found' },
+    });
     expect(assumedPlan(k8sModule, { definition: pod }, noNamespace)).toMatchObject({ changed: true, diff: [{ path: 'ConfigMap/c', before: '' }] });
     const invalid = k8s([pod], [], 'The ConfigMap "c" is invalid\n__dry_run_failed__ 1\n');
     expect(assumedPlan(k8sModule, { definition: pod }, invalid)).toBeUndefined();
@@ -365,6 +434,8 @@ describe('k8s plans', () => {
 // ---------------------------------------------------------------- controller-only modules
 
 describe('debug, assert, fail and set_fact plans', () => {
+  // biome-ignore format: a table reads as one row per case
+  // biome-ignore lint/suspicious/noExplicitAny: one table holds modules of different argument types
   test.each<[string, PlannedModuleSpec<any, any>, Record<string, unknown>, unknown, Record<string, unknown>]>([
     ['debug msg', debugModule, { msg: 'hi' }, undefined, { msg: 'hi' }],
     ['debug default', debugModule, {}, undefined, { msg: 'Hello world!' }],
@@ -450,7 +521,10 @@ describe('the engine runs a plan', () => {
     const failing = defineModule({
       name: 'failing',
       schema: moduleArgs({}),
-      plan: () => ({ changed: true, changes: [{ run: 'echo nope >&2; exit 3', error: (r) => `it said ${r.stderr.trim()} (${r.code})` }, { run: `touch '${join(dir, 'after')}'` }] }),
+      plan: () => ({
+        changed: true,
+        changes: [{ run: 'echo nope >&2; exit 3', error: (r) => `it said ${r.stderr.trim()} (${r.code})` }, { run: `touch '${join(dir, 'after')}'` }],
+      }),
     });
     expect((await run(failing, {})).result).toEqual({ changed: true, failed: true, msg: 'it said nope (3)' });
     expect(existsSync(join(dir, 'after'))).toBe(false);
@@ -472,7 +546,14 @@ describe('the engine runs a plan', () => {
   });
 
   test('errors a plan throws on the host state fail the task; others are not swallowed', async () => {
-    const throwing = (error: Error) => defineModule({ name: 'throwing', schema: moduleArgs({}), plan: () => { throw error; } });
+    const throwing = (error: Error) =>
+      defineModule({
+        name: 'throwing',
+        schema: moduleArgs({}),
+        plan: () => {
+          throw error;
+        },
+      });
     expect((await run(throwing(new RemoteError('bad state')), {})).result).toEqual({ changed: false, failed: true, msg: 'bad state' });
     await expect(run(throwing(new TypeError('bug')), {})).rejects.toThrow('bug');
   });

@@ -4,7 +4,21 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +37,12 @@ import { LocalTransport } from '../../src/transport/local.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'modules');
 // Who runs the tests owns what they create; owners and groups of others are test/integration/modules-ownership.test.ts.
-const me = { uid: process.getuid!(), gid: process.getgid!(), user: execFileSync('id', ['-un']).toString().trim(), group: execFileSync('id', ['-gn']).toString().trim() };
+const me = {
+  uid: process.getuid!(),
+  gid: process.getgid!(),
+  user: execFileSync('id', ['-un']).toString().trim(),
+  group: execFileSync('id', ['-gn']).toString().trim(),
+};
 
 let dir: string;
 beforeEach(() => {
@@ -67,7 +86,9 @@ const tree = (root: string): string[] => {
     for (const entry of readdirSync(d).sort()) {
       const full = join(d, entry);
       const info = lstatSync(full);
-      out.push(`${full.slice(root.length)} ${(info.mode & 0o7777).toString(8)} ${info.uid} ${info.isSymbolicLink() ? readlinkSync(full) : info.isFile() ? readFileSync(full, 'utf8') : ''}`);
+      out.push(
+        `${full.slice(root.length)} ${(info.mode & 0o7777).toString(8)} ${info.uid} ${info.isSymbolicLink() ? readlinkSync(full) : info.isFile() ? readFileSync(full, 'utf8') : ''}`,
+      );
       if (info.isDirectory()) walk(full);
     }
   };
@@ -382,9 +403,7 @@ describe('symlinks and odd names', () => {
     mkdirSync(join(dir, 'tree', 'sub\nx'), { recursive: true });
     for (const name of names.filter((n) => n !== 'sub\nx')) writeFileSync(join(dir, 'tree', name), '');
     await converges(fileModule, { path: join(dir, 'tree'), state: 'directory', mode: 'u=rwX,g=rX,o=', recurse: true });
-    expect(names.map((name) => `${name} ${modeOf(join(dir, 'tree', name))}`)).toEqual(
-      names.map((name) => `${name} ${name === 'sub\nx' ? '0750' : '0640'}`),
-    );
+    expect(names.map((name) => `${name} ${modeOf(join(dir, 'tree', name))}`)).toEqual(names.map((name) => `${name} ${name === 'sub\nx' ? '0750' : '0640'}`));
   });
 });
 
@@ -392,7 +411,7 @@ describe('temp files of writes', () => {
   test.each([
     ['/srv/app.conf', '/srv/.app.conf.tsrun-tmp-'],
     ['app.conf', '.app.conf.tsrun-tmp-'],
-    ['/a b/it\'s*', "/a b/.it's*.tsrun-tmp-"],
+    ["/a b/it's*", "/a b/.it's*.tsrun-tmp-"],
     [`/srv/${'n'.repeat(201)}`, `/srv/.${sha1('n'.repeat(201)).slice(0, 16)}.tsrun-tmp-`],
   ])('the temp files of %j start with %j', (path, prefix) => {
     expect(tempPrefix(path)).toBe(prefix);
@@ -483,7 +502,12 @@ describe('lineinfile', () => {
     ['insertafter matching nothing goes to EOF', 'a\n', { line: 'z', insertafter: '^nothing' }, 'a\nz\n'],
     ['regexp replaces the last match', 'x=1\nx=2\n', { regexp: '^x=', line: 'x=3' }, 'x=1\nx=3\n'],
     ['regexp matching nothing but the line is present', 'x=3\n', { regexp: '^y=', line: 'x=3' }, 'x=3\n'],
-    ['backrefs', 'ExecStart=/bin/app --port 1\n', { regexp: '^(ExecStart=\\S+) --port \\d+$', line: '\\1 --port 2', backrefs: true }, 'ExecStart=/bin/app --port 2\n'],
+    [
+      'backrefs',
+      'ExecStart=/bin/app --port 1\n',
+      { regexp: '^(ExecStart=\\S+) --port \\d+$', line: '\\1 --port 2', backrefs: true },
+      'ExecStart=/bin/app --port 2\n',
+    ],
     ['backrefs with no match changes nothing', 'a\n', { regexp: '^(b)$', line: '\\1c', backrefs: true }, 'a\n'],
     ['named groups, Python style', 'k: v\n', { regexp: '^(?P<key>\\w+): v$', line: '\\g<key>: w', backrefs: true }, 'k: w\n'],
     ['search_string', 'url = http://old\n', { search_string: 'http://old', line: 'url = http://new' }, 'url = http://new\n'],
@@ -516,7 +540,10 @@ describe('blockinfile', () => {
 
   test('custom markers, insertbefore, create', async () => {
     const path = join(dir, 'hosts');
-    const result = await converges(blockinfileModule, args(path, '10.0.0.5 mirror', { create: true, marker: '## {mark} mirror', marker_begin: 'start', marker_end: 'stop' }));
+    const result = await converges(
+      blockinfileModule,
+      args(path, '10.0.0.5 mirror', { create: true, marker: '## {mark} mirror', marker_begin: 'start', marker_end: 'stop' }),
+    );
     expect(result.msg).toBe('File created');
     expect(readFileSync(path, 'utf8')).toBe('## start mirror\n10.0.0.5 mirror\n## stop mirror\n');
     const missing = await run(blockinfileModule, args(join(dir, 'none'), 'x'));
@@ -543,7 +570,19 @@ describe('stat', () => {
     const { result, execs } = await run(statModule, { path });
     expect(execs).toBe(1);
     expect(result.changed).toBe(false);
-    expect(result.stat).toMatchObject({ exists: true, isreg: true, isdir: false, islnk: false, mode: '0640', uid: me.uid, gid: me.gid, pw_name: me.user, gr_name: me.group, size: 6, checksum: sha1('hello\n') });
+    expect(result.stat).toMatchObject({
+      exists: true,
+      isreg: true,
+      isdir: false,
+      islnk: false,
+      mode: '0640',
+      uid: me.uid,
+      gid: me.gid,
+      pw_name: me.user,
+      gr_name: me.group,
+      size: 6,
+      checksum: sha1('hello\n'),
+    });
     expect((result.stat as { mtime: number }).mtime).toBe(Math.floor(statSync(path).mtimeMs / 1000));
     expect((await run(statModule, { path, get_checksum: false })).result.stat).not.toHaveProperty('checksum');
   });
@@ -553,8 +592,18 @@ describe('stat', () => {
     expect((await run(statModule, { path: dir })).result.stat).toMatchObject({ exists: true, isdir: true });
     writeFileSync(join(dir, 'target'), 'x');
     symlinkSync('target', join(dir, 'link'));
-    expect((await run(statModule, { path: join(dir, 'link') })).result.stat).toMatchObject({ islnk: true, isreg: false, lnk_source: join(dir, 'target'), lnk_target: 'target' });
-    expect((await run(statModule, { path: join(dir, 'link'), follow: true })).result.stat).toMatchObject({ islnk: false, isreg: true, size: 1, checksum: sha1('x') });
+    expect((await run(statModule, { path: join(dir, 'link') })).result.stat).toMatchObject({
+      islnk: true,
+      isreg: false,
+      lnk_source: join(dir, 'target'),
+      lnk_target: 'target',
+    });
+    expect((await run(statModule, { path: join(dir, 'link'), follow: true })).result.stat).toMatchObject({
+      islnk: false,
+      isreg: true,
+      size: 1,
+      checksum: sha1('x'),
+    });
   });
 });
 

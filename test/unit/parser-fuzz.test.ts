@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadInventory } from '../../src/inventory/index.js';
 import { VarsFileCache } from '../../src/inventory/vars-files.js';
 import { loadPlaybook } from '../../src/playbook/load.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 import { renderString, renderTemplate } from '../../src/template/index.js';
 import { parseExpression } from '../../src/template/parser.js';
 
@@ -150,7 +150,7 @@ total={{ total }} {{ (total * 2) if total > 1 else 0 }}
 
 const EXPRESSIONS = [
   "hosts | map(attribute='name') | select('match', '^web') | list | length > 0",
-  "port is defined and (port | int) in [80, 443] or not enabled",
+  'port is defined and (port | int) in [80, 443] or not enabled',
   "{'a': [1, 2, 3][1:], 'b': x if x else 'none'}['a'] | sum",
   "item.name ~ '-' ~ (item.index * 2 + 1) | string",
 ];
@@ -167,7 +167,41 @@ const VARS = {
   item: { name: 'a', index: 2 },
 };
 
-const INSERTS = ['*', '&', '{{', '}}', '[', ']', '{', '}', '{%', '%}', '(', ')', ':', '- ', '? ', '|', '>', '!!', '#', '"', "'", '\t', '\n', '\uFEFF', '&a ', '*a', '<<: *a', '[1:99999999]', '{{ x }}', '{% if x %}', '{% endfor %}', 'not ', '\\'];
+const INSERTS = [
+  '*',
+  '&',
+  '{{',
+  '}}',
+  '[',
+  ']',
+  '{',
+  '}',
+  '{%',
+  '%}',
+  '(',
+  ')',
+  ':',
+  '- ',
+  '? ',
+  '|',
+  '>',
+  '!!',
+  '#',
+  '"',
+  "'",
+  '\t',
+  '\n',
+  '\uFEFF',
+  '&a ',
+  '*a',
+  '<<: *a',
+  '[1:99999999]',
+  '{{ x }}',
+  '{% if x %}',
+  '{% endfor %}',
+  'not ',
+  '\\',
+];
 const NESTERS = ['[', '{a: ', '- ', '(', 'not ', '-', '{% if x %}', '{{#if x}}', '[a:', '\n  - '];
 
 /** One mutation of `text`, chosen by `random`. */
@@ -207,13 +241,13 @@ function mutate(text: string, random: () => number): string {
       lines[line] = [`${word}[1:150000]`, ...rest].join(' ');
       return lines.join('\n');
     }
-    default: // swap two lines
-      {
-        const other = Math.floor(random() * lines.length);
-        const swapped = [...lines];
-        [swapped[line], swapped[other]] = [swapped[other]!, swapped[line]!];
-        return swapped.join('\n');
-      }
+    default: {
+      // swap two lines
+      const other = Math.floor(random() * lines.length);
+      const swapped = [...lines];
+      [swapped[line], swapped[other]] = [swapped[other]!, swapped[line]!];
+      return swapped.join('\n');
+    }
   }
 }
 

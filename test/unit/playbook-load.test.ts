@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { loadPlaybook } from '../../src/playbook/load.js';
 import type { ModuleTask, Task } from '../../src/playbook/model.js';
-import { InputError } from '../../src/source.js';
+import { InputError } from '../../src/input-error.js';
 import { REPO_ROOT } from '../harness/hosts.js';
 
 const fixtures = path.join(REPO_ROOT, 'test/fixtures/errors');
@@ -65,9 +65,7 @@ describe('playbook errors point at the source', () => {
   });
 
   test('include_tasks of a missing file names the file and where it was included', () => {
-    expect(loadError('missing-include.yml')).toBe(
-      `${fixture('missing-include.yml')}:4:7: included task file not found: ${fixture('tasks/nowhere.yml')}`,
-    );
+    expect(loadError('missing-include.yml')).toBe(`${fixture('missing-include.yml')}:4:7: included task file not found: ${fixture('tasks/nowhere.yml')}`);
   });
 
   test('a word that is not k=v in the short form is named', () => {

@@ -1,11 +1,14 @@
 import { evaluateExpression, TemplateSyntaxError, UndefinedVariableError } from '../../src/template/index.js';
-import type { InputError } from '../../src/source.js';
+import type { InputError } from '../../src/input-error.js';
 
 const at = { file: 'site.yml', line: 12, col: 7 };
 const vars = {
   name: 'web',
   port: 8080,
-  items: [{ name: 'a', size: 3 }, { name: 'b', size: 5 }],
+  items: [
+    { name: 'a', size: 3 },
+    { name: 'b', size: 5 },
+  ],
   config: { nested: { key: 'value' }, 'dashed-key': 1 },
   result: { rc: 0, stdout: 'all ok', changed: true, failed: false },
   empty: [],
@@ -199,13 +202,13 @@ describe('undefined variables', () => {
   test('default, defined tests and short-circuits absorb undefined', () => {
     expect(evaluate("missing | default('x')")).toBe('x');
     expect(evaluate("missing.a.b | d('x')")).toBe('x');
-    expect(evaluate("result.stdout_lines | default([]) | length")).toBe(0);
+    expect(evaluate('result.stdout_lines | default([]) | length')).toBe(0);
     expect(evaluate("'' | default('x', true)")).toBe('x');
     expect(evaluate("'' | default('x')")).toBe('');
     expect(evaluate('false and missing')).toBe(false);
     expect(evaluate('true or missing')).toBe(true);
     expect(evaluate('missing is defined and missing > 1')).toBe(false);
-    expect(evaluate("1 if true else missing")).toBe(1);
+    expect(evaluate('1 if true else missing')).toBe(1);
   });
 
   test('using undefined anywhere else fails', () => {

@@ -49,7 +49,13 @@ test.each([
   ["list | select('odd') | list", [3, 1, 3]],
   ["['a', 'b'] | map('upper') | list", ['A', 'B']],
   ["'ab' | list", ['a', 'b']],
-  ['data.registry | dict2items', [{ key: 'port', value: 5000 }, { key: 'hosts', value: ['a', 'b'] }]],
+  [
+    'data.registry | dict2items',
+    [
+      { key: 'port', value: 5000 },
+      { key: 'hosts', value: ['a', 'b'] },
+    ],
+  ],
   ["[{'key': 'a', 'value': 1}] | items2dict", { a: 1 }],
   ["{'a': {'x': 1}, 'b': 2} | combine({'a': {'y': 2}})", { a: { y: 2 }, b: 2 }],
   ["{'a': {'x': 1}} | combine({'a': {'y': 2}}, recursive=true)", { a: { x: 1, y: 2 } }],
@@ -70,7 +76,7 @@ test.each([
   ['path | dirname', '/etc/containerd/certs.d/docker.io'],
   ["'file' | dirname", ''],
   ["'plain' | quote", 'plain'],
-  ["\"it's here\" | quote", "'it'\\''s here'"],
+  ['"it\'s here" | quote', "'it'\\''s here'"],
   ["'' | quote", "''"],
   ["'abc' | hash('sha256')", 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'],
   ["'abc' | hash('md5')", '900150983cd24fb0d6963f7d28e17f72'],

@@ -38,7 +38,7 @@ describe('password_hash', () => {
 
 describe('ipaddr filters', () => {
   test.each([
-    ["ip | ipaddr", '198.51.100.10'],
+    ['ip | ipaddr', '198.51.100.10'],
     ["'not-an-ip' | ipaddr", false],
     ["'' | ipaddr", false],
     ["'300.1.1.1' | ipaddr", false],
@@ -53,8 +53,8 @@ describe('ipaddr filters', () => {
     ["'x' | ipaddr('bool')", false],
     ["ip | ipaddr('version')", 4],
     ["'10.0.0.0/8' | ipaddr('prefix')", 8],
-    ["ip | ipv4", '198.51.100.10'],
-    ["ip | ipv6", false],
+    ['ip | ipv4', '198.51.100.10'],
+    ['ip | ipv6', false],
     ["'::1' | ipv6", '::1'],
     ["['198.51.100.1', 'nope', '::1'] | ipaddr", ['198.51.100.1', '::1']],
   ])('%s', (expr, expected) => {

@@ -1,7 +1,7 @@
 import { parseYaml } from '../../src/yaml.js';
 import { positionOf } from '../../src/yaml.js';
 import { renderString, renderTemplate, renderValue, TemplateSyntaxError, UndefinedVariableError } from '../../src/template/index.js';
-import type { InputError } from '../../src/source.js';
+import type { InputError } from '../../src/input-error.js';
 
 const vars = {
   name: 'web',

@@ -3,7 +3,7 @@
  * evaluate tsrun expressions, and the scope each expression sees.
  */
 import Handlebars from 'handlebars';
-import { InputError, type SourcePos } from '../source.js';
+import { InputError, type SourcePos } from '../input-error.js';
 import { TemplateSyntaxError } from './errors.js';
 import { evaluateInScope, type Scope } from './evaluate.js';
 import { translate, type ExpressionEntry, type TemplateLocation } from './translate.js';
@@ -109,7 +109,7 @@ handlebars.registerHelper('tsrun_for', function (this: unknown, id: number, opti
       if (!Array.isArray(item) || item.length !== targets.length) {
         throw new TemplateEvaluationError(`cannot unpack ${typeName(item)} into ${targets.join(', ')} (in '${entry.text}')`, scope.origin);
       }
-      targets.forEach((target, i) => setKey(own, target, item[i]));
+      for (const [i, target] of targets.entries()) setKey(own, target, item[i]);
     }
     own.loop = {
       index: index + 1,
@@ -183,7 +183,7 @@ function withLocation(error: unknown, placement: Placement): unknown {
 function compile(text: string, placement: Placement): Compiled {
   let found = compiled.get(text);
   if (found) return found;
-  let translation;
+  let translation: ReturnType<typeof translate>;
   try {
     translation = translate(text);
   } catch (error) {
@@ -201,7 +201,11 @@ function compile(text: string, placement: Placement): Compiled {
   } catch (error) {
     const message = (error as Error).message;
     const line = Number(/line (\d+)/.exec(message)?.[1] ?? 1);
-    const first = message.split('\n').filter((l) => l.trim() !== '').at(-1) ?? message;
+    const first =
+      message
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .at(-1) ?? message;
     throw new TemplateSyntaxError(`template: ${first}`, placeAt(placement, { line, col: 1 }));
   }
   const render = handlebars.compile(translation.source, { noEscape: true, knownHelpers: KNOWN_HELPERS, knownHelpersOnly: true });

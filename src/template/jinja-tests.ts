@@ -36,9 +36,19 @@ function compareVersions(a: string, b: string): number {
 }
 
 const VERSION_OPERATORS: Record<string, (c: number) => boolean> = {
-  '==': (c) => c === 0, eq: (c) => c === 0, '!=': (c) => c !== 0, ne: (c) => c !== 0, '<>': (c) => c !== 0,
-  '<': (c) => c < 0, lt: (c) => c < 0, '<=': (c) => c <= 0, le: (c) => c <= 0,
-  '>': (c) => c > 0, gt: (c) => c > 0, '>=': (c) => c >= 0, ge: (c) => c >= 0,
+  '==': (c) => c === 0,
+  eq: (c) => c === 0,
+  '!=': (c) => c !== 0,
+  ne: (c) => c !== 0,
+  '<>': (c) => c !== 0,
+  '<': (c) => c < 0,
+  lt: (c) => c < 0,
+  '<=': (c) => c <= 0,
+  le: (c) => c <= 0,
+  '>': (c) => c > 0,
+  gt: (c) => c > 0,
+  '>=': (c) => c >= 0,
+  ge: (c) => c >= 0,
 };
 
 /** Python regex syntax that JavaScript spells differently. */
@@ -79,7 +89,10 @@ export interface ParsedIp {
 function hostBitsZero(address: string, version: 4 | 6, prefix: number): boolean {
   let bits: string;
   if (version === 4) {
-    bits = address.split('.').map((octet) => Number(octet).toString(2).padStart(8, '0')).join('');
+    bits = address
+      .split('.')
+      .map((octet) => Number(octet).toString(2).padStart(8, '0'))
+      .join('');
   } else {
     const [head = '', tail = ''] = address.split('::');
     const groups = (part: string): string[] => (part ? part.split(':') : []);
