@@ -399,6 +399,7 @@ class Loader {
       until: task.until === undefined ? undefined : toList(task.until),
       retries: task.retries,
       delay: task.delay,
+      timeout: task.timeout,
       notify: toList(task.notify),
       listen: toList(task.listen),
     };

@@ -47,6 +47,8 @@ export interface ModuleTask extends TaskSettings {
   until?: Condition[];
   retries?: number | string;
   delay?: number | string;
+  /** Seconds each attempt of the module may take (`timeout:`), as written. */
+  timeout?: number | string;
   notify: string[];
   /** For handlers: topics this handler also answers to. */
   listen: string[];
