@@ -202,7 +202,7 @@ async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
       result = {
         changed: false,
         failed: true,
-        msg: `The ${task.module.name} action failed to execute in the expected time frame (${timeout}) and was terminated`,
+        msg: `The ${task.action} action failed to execute in the expected time frame (${timeout}) and was terminated`,
       };
       break;
     }

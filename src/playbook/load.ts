@@ -400,6 +400,7 @@ class Loader {
       retries: task.retries,
       delay: task.delay,
       timeout: task.timeout,
+      action: moduleKey,
       notify: toList(task.notify),
       listen: toList(task.listen),
     };

@@ -37,10 +37,15 @@ const PLAYBOOK = `
       timeout: 1
       ignore_errors: true
       register: retried
+    - name: Qualified
+      ansible.builtin.shell: sleep 30 # ${marker}
+      timeout: 1
+      ignore_errors: true
+      register: qualified
     - name: Record
       copy:
         dest: "{{ out }}"
-        content: "{{ {'single': single, 'second_item': looped.results[1], 'loop_failed': looped.results | map(attribute='failed') | list, 'retried': retried} | to_json }}"
+        content: "{{ {'single': single, 'second_item': looped.results[1], 'loop_failed': looped.results | map(attribute='failed') | list, 'retried': retried, 'qualified': qualified} | to_json }}"
 `;
 
 beforeAll(() => {
@@ -63,8 +68,8 @@ test('fails each attempt with the message and fields ansible-playbook gives, and
   const seconds = (Date.now() - started) / 1000;
   expect(ours.stderr).toBe('');
   expect(ours.code).toBe(0);
-  // Three timeouts of one second each (the loop's first item is immediate): not 30 s, not 4 attempts.
-  expect(seconds).toBeLessThan(8);
+  // Four timeouts of one second each (the loop's first item is immediate): not 30 s, not 4 attempts.
+  expect(seconds).toBeLessThan(9);
   expect(await running()).toBe('');
 
   const env = { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: path.join(dir, 'ansible-local'), ANSIBLE_RETRY_FILES_ENABLED: 'False' };
@@ -75,6 +80,9 @@ test('fails each attempt with the message and fields ansible-playbook gives, and
   expect(theirs.single).toEqual({ changed: false, failed: true, msg: message });
   expect(recorded.single).toEqual(theirs.single);
   expect(recorded.retried).toEqual(theirs.retried);
+  // The module is named as the task writes it.
+  expect(theirs.qualified.msg).toBe(message.replace('shell', 'ansible.builtin.shell'));
+  expect(recorded.qualified).toEqual(theirs.qualified);
   expect(recorded.loop_failed).toEqual(theirs.loop_failed);
   expect(theirs.loop_failed).toEqual([false, true]);
   expect(recorded.second_item).toMatchObject({ failed: true, msg: message, item: 30 });
