@@ -173,11 +173,14 @@ async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
   const environment = Object.keys(task.environment).length
     ? Object.fromEntries(Object.entries(renderValue(task.environment, vars, task.pos) as Record<string, unknown>).map(([k, v]) => [k, String(v)]))
     : undefined;
+  const timeout = timeoutOf(task, vars);
+  // The current attempt's deadline: a command still running then is ended on the host.
+  let deadline: number | undefined;
   const moduleContext: ModuleContext = {
     host: host.name,
     exec: (script, options) => {
       if (!transport) throw new Error(`${task.module.name} runs on the controller and cannot run commands`);
-      return transport.exec(script, { ...options, becomeUser, env: environment });
+      return transport.exec(script, { ...options, becomeUser, env: environment, deadline });
     },
     check: task.checkMode ?? ctx.options.check,
     diff: task.diff ?? ctx.options.diff,
@@ -191,7 +194,18 @@ async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
   const delay = Number(task.delay === undefined ? 5 : renderString(String(task.delay), vars));
   let result: ModuleResult = { changed: false };
   for (let attempt = 1; ; attempt++) {
-    const run = await runModule(task.module, args, moduleContext);
+    // As Ansible: the limit is per attempt, and running out of it ends the task at once.
+    deadline = timeout ? Date.now() + timeout * 1000 : undefined;
+    const run =
+      deadline === undefined ? await runModule(task.module, args, moduleContext) : await within(runModule(task.module, args, moduleContext), deadline);
+    if (!run) {
+      result = {
+        changed: false,
+        failed: true,
+        msg: `The ${task.action} action failed to execute in the expected time frame (${timeout}) and was terminated`,
+      };
+      break;
+    }
     result = run.result;
     // A module check mode could not run (a command) has nothing for changed_when to judge:
     // it is reported as the change a real run reports, or skipped when changed_when would decide.
@@ -215,6 +229,28 @@ async function execute(task: ModuleTask, host: HostState, vars: Vars, ctx: PlayC
   // Facts a host reported, or that a set_fact made from host data, stay data.
   if (result.ansible_facts && (argsUnsafe || !task.module.local)) markUnsafe(result.ansible_facts);
   return { result, delegatedTo };
+}
+
+/** The task's `timeout:` in seconds, templated; 0 (Ansible's default) is no limit. */
+function timeoutOf(task: ModuleTask, vars: Vars): number {
+  if (task.timeout === undefined) return 0;
+  const text = typeof task.timeout === 'number' ? String(task.timeout) : String(renderString(task.timeout, vars, task.pos)).trim();
+  if (!/^\d+$/.test(text)) throw new InputError(`timeout: expected a whole number of seconds, got ${JSON.stringify(text)}`, task.pos);
+  return Number(text);
+}
+
+/** The work's value, or undefined when the deadline comes first (the work then fails unheard). */
+async function within<T>(work: Promise<T>, deadline: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), undefined);
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const truthyVar = (value: unknown): boolean | undefined =>

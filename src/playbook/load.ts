@@ -399,6 +399,8 @@ class Loader {
       until: task.until === undefined ? undefined : toList(task.until),
       retries: task.retries,
       delay: task.delay,
+      timeout: task.timeout,
+      action: moduleKey,
       notify: toList(task.notify),
       listen: toList(task.listen),
     };

@@ -47,6 +47,10 @@ export interface ModuleTask extends TaskSettings {
   until?: Condition[];
   retries?: number | string;
   delay?: number | string;
+  /** Seconds each attempt of the module may take (`timeout:`), as written. */
+  timeout?: number | string;
+  /** The module's key as written (`shell`, `ansible.builtin.shell`): Ansible's timeout message names it. */
+  action: string;
   notify: string[];
   /** For handlers: topics this handler also answers to. */
   listen: string[];

@@ -42,6 +42,10 @@ export const taskKeywords = {
   retries: z.union([z.number().int().nonnegative(), z.string()]).optional(),
   until: condition.optional(),
   delay: z.union([z.number().nonnegative(), z.string()]).optional(),
+  // Seconds, as Ansible's (0: no limit); a string must be a whole number or a template.
+  timeout: z
+    .union([z.number().int().nonnegative(), z.string().refine((text) => /^\s*\d+\s*$|\{\{/.test(text), 'expected a whole number of seconds or a template')])
+    .optional(),
   delegate_to: z.string().optional(),
   run_once: z.boolean().optional(),
   environment: environment.optional(),

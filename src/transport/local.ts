@@ -20,13 +20,30 @@ export class LocalTransport implements Transport {
     this.roundTrips++;
     const full = becomeWrap(script, options.becomeUser, options.env);
     return new Promise((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', full], { stdio: ['pipe', 'pipe', 'pipe'] });
+      // With a deadline the command leads a process group of its own, to end with its children.
+      const deadline = options.deadline;
+      const child = spawn('/bin/sh', ['-c', full], { stdio: ['pipe', 'pipe', 'pipe'], detached: deadline !== undefined });
+      const kill = (signal: NodeJS.Signals): void => {
+        try {
+          process.kill(-child.pid!, signal);
+        } catch {
+          // already gone
+        }
+      };
+      const timers =
+        deadline === undefined
+          ? []
+          : [
+              setTimeout(() => kill('SIGTERM'), Math.max(0, deadline - Date.now())),
+              setTimeout(() => kill('SIGKILL'), Math.max(0, deadline - Date.now()) + 1000),
+            ];
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
       child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
       child.on('error', reject);
       child.on('close', (code, signal) => {
+        for (const timer of timers) clearTimeout(timer);
         resolve({
           stdout: Buffer.concat(out).toString('utf8'),
           stderr: Buffer.concat(err).toString('utf8'),

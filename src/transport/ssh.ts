@@ -222,6 +222,7 @@ export class SshTransport implements Transport {
   }
 
   private execNow(script: string, options: ExecOptions): Promise<ExecResult> {
+    if (options.deadline !== undefined && options.deadline <= Date.now()) return Promise.reject(new Error('the task ran out of time before this command'));
     this.roundTrips++;
     const nonce = `__tsrun_${randomBytes(12).toString('hex')}`;
     const becomeUser = options.becomeUser && options.becomeUser !== this.options.user ? options.becomeUser : undefined;
@@ -232,11 +233,18 @@ export class SshTransport implements Transport {
     // Without become the script runs in a subshell of the persistent shell: a fork, no
     // exec of a new sh (~1 ms less per host and task). `eval` keeps a script's syntax error
     // inside that subshell, and the subshell keeps its exit, cd and variables to itself.
+    // A deadline is kept by the host's own `timeout`: it leads a process group and ends it
+    // whole (TERM, then KILL a second later, also under sudo), the frame then ends as
+    // usual, so the shell is free for the next command and no kill needs a channel of its own.
+    const deadline = options.deadline;
+    const limit = deadline === undefined ? '' : `timeout -k 1 ${Math.max(0.001, (deadline - Date.now()) / 1000).toFixed(3)} `;
     const runner = becomeUser
-      ? `${this.becomeValidation()}${source}sudo -n -H -u ${quote(becomeUser)} -- /bin/sh -c ${quote(body)}`
-      : `${source}( eval ${quote(body)} )`;
+      ? `${this.becomeValidation()}${source}sudo -n -H -u ${quote(becomeUser)} -- ${limit}/bin/sh -c ${quote(body)}`
+      : limit
+        ? `${source}${limit}/bin/sh -c ${quote(body)}`
+        : `${source}( eval ${quote(body)} )`;
     // `command` keeps a syntax error in the script from ending the connection's shell.
-    const inShell = options.inShell && !becomeUser && !hasStdin && Object.keys(options.env ?? {}).length === 0;
+    const inShell = options.inShell && !limit && !becomeUser && !hasStdin && Object.keys(options.env ?? {}).length === 0;
     const frame = `${inShell ? `command eval ${quote(script)}` : runner}${redirect}; __tsrun_rc=$?; printf '\\n%s %s\\n' ${nonce} "$__tsrun_rc"; printf '\\n%s\\n' ${nonce} >&2\n`;
     const result = this.shell.run(frame, nonce);
     return becomeUser ? result.then((outcome) => this.checkBecome(outcome, becomeUser)) : result;

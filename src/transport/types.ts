@@ -13,6 +13,11 @@ export interface ExecOptions {
    * run it in the connection's shell itself, saving the subshell's fork.
    */
   inShell?: boolean;
+  /**
+   * When the command must have ended (Date.now() milliseconds, a task's `timeout:`): it is
+   * then terminated with its children (TERM, KILL a second later), and its exec settles.
+   */
+  deadline?: number;
 }
 
 export interface ExecResult {
