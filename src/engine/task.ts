@@ -239,7 +239,11 @@ function timeoutOf(task: ModuleTask, vars: Vars): number {
   return Number(text);
 }
 
-/** The work's value, or undefined when the deadline comes first (the work then fails unheard). */
+/**
+ * The work's value, or undefined when the deadline comes first (the work then fails
+ * unheard). A result that arrives after the deadline counts as late too: the host's own
+ * `timeout` ends a command at the deadline, and its answer may be read before the timer.
+ */
 async function within<T>(work: Promise<T>, deadline: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<undefined>((resolve) => {
@@ -247,7 +251,8 @@ async function within<T>(work: Promise<T>, deadline: number): Promise<T | undefi
   });
   work.catch(() => undefined);
   try {
-    return await Promise.race([work, expired]);
+    const value = await Promise.race([work, expired]);
+    return Date.now() >= deadline ? undefined : value;
   } finally {
     clearTimeout(timer);
   }
