@@ -12,18 +12,23 @@ const contentArg = z
   .union([z.string(), z.number(), z.boolean(), z.array(z.unknown()), z.record(z.string(), z.unknown())])
   .transform((value) => (typeof value === 'object' ? JSON.stringify(value) : String(value)));
 
+/** What copy and template share: where the file goes and what it looks like there. */
+export const putArgs = {
+  dest: path(),
+  mode: mode().optional(),
+  owner: name().optional(),
+  group: name().optional(),
+  backup: bool().default(false),
+  force: bool().default(true),
+  /** A symlink at dest: write the file it points at (yes), or replace the link (no). */
+  follow: bool().default(false),
+};
+
 export const copyArgs = moduleArgs(
   {
     content: contentArg.optional(),
     src: path().optional(),
-    dest: path(),
-    mode: mode().optional(),
-    owner: name().optional(),
-    group: name().optional(),
-    backup: bool().default(false),
-    force: bool().default(true),
-    /** A symlink at dest: write the file it points at (yes), or replace the link (no). */
-    follow: bool().default(false),
+    ...putArgs,
   },
   { checks: [[(args) => (args.content === undefined) !== (args.src === undefined), 'exactly one of content or src is required']] },
 );

@@ -3,20 +3,11 @@ import type { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { defineModule } from '../engine/apply.js';
-import { bool, mode, moduleArgs, name, path } from './args.js';
-import { assumeDestParent, planPut, readDest } from './copy.js';
+import { moduleArgs, path } from './args.js';
+import { assumeDestParent, planPut, putArgs, readDest } from './copy.js';
 import { RemoteError } from './remote-file.js';
 
-export const templateArgs = moduleArgs({
-  src: path(),
-  dest: path(),
-  mode: mode().optional(),
-  owner: name().optional(),
-  group: name().optional(),
-  backup: bool().default(false),
-  force: bool().default(true),
-  follow: bool().default(false),
-});
+export const templateArgs = moduleArgs({ src: path(), ...putArgs });
 export type TemplateArgs = z.infer<typeof templateArgs>;
 
 export const templateModule = defineModule({
